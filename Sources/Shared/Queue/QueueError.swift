@@ -1,0 +1,50 @@
+/// An error from the queue engine, with a stable code and the context logs need.
+public struct QueueError: Error, CustomStringConvertible, Sendable {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        fileprivate enum Base: String, Sendable {
+            case invalidJob, invalidQueueName, unknownJobKind, payloadDecodingFailed, leaseLost, duplicateHandler
+        }
+        fileprivate let base: Base
+        /// A job that cannot be enqueued as given (bad kind, options or payload).
+        public static var invalidJob: Code { Code(base: .invalidJob) }
+        public static var invalidQueueName: Code { Code(base: .invalidQueueName) }
+        /// A claimed job whose kind no handler of this worker knows.
+        public static var unknownJobKind: Code { Code(base: .unknownJobKind) }
+        /// A claimed job whose payload does not decode into its kind's type.
+        public static var payloadDecodingFailed: Code { Code(base: .payloadDecodingFailed) }
+        /// This worker no longer holds the job (its lease expired and was reaped, or it was cancelled).
+        public static var leaseLost: Code { Code(base: .leaseLost) }
+        public static var duplicateHandler: Code { Code(base: .duplicateHandler) }
+        public var description: String { base.rawValue }
+    }
+
+    public let code: Code
+    public let message: String
+    public let jobID: JobID?
+
+    public init(_ code: Code, _ message: String, jobID: JobID? = nil) {
+        self.code = code
+        self.message = message
+        self.jobID = jobID
+    }
+
+    public var description: String {
+        "queue error [\(code)]\(jobID.map { " job \($0)" } ?? ""): \(message)"
+    }
+}
+
+/// What a handler throws to steer the retry: anything else is an ordinary failure that is
+/// retried by the worker's retry policy.
+public struct JobFailure: Error, CustomStringConvertible, Sendable {
+    enum Disposition: Sendable { case permanent, retry(after: Duration) }
+    let disposition: Disposition
+    public let reason: String
+
+    /// The job can never succeed (bad payload, missing record): it goes dead at once with this reason.
+    public static func permanent(_ reason: String) -> JobFailure { JobFailure(disposition: .permanent, reason: reason) }
+    /// Retry after exactly this delay (e.g. a gateway's Retry-After), still counting the attempt.
+    public static func retry(after delay: Duration, _ reason: String) -> JobFailure {
+        JobFailure(disposition: .retry(after: delay), reason: reason)
+    }
+    public var description: String { reason }
+}

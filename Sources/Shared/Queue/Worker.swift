@@ -1,0 +1,124 @@
+public import Logging
+public import PostgresNIO
+import Synchronization
+
+/// What a worker process does: the queue it serves, how many jobs it runs at once, how it
+/// retries, and a handler per job kind. The runtime (`WorkerRuntime`) does the rest.
+public struct Worker: Sendable {
+    /// The worker kind, e.g. "intake-extraction"; names the process in logs and `queue.workers`.
+    public let name: String
+    public let queue: String
+    /// Default jobs in flight per process (HOTLINE_CONCURRENCY overrides).
+    public var concurrency: Int
+    public var retry: RetryPolicy
+    private(set) var handlers: [String: ErasedHandler] = [:]
+
+    public init(name: String, queue: String, concurrency: Int = 8, retry: RetryPolicy = RetryPolicy()) throws {
+        try JobQueue.validate(queue: queue)
+        self.name = name
+        self.queue = queue
+        self.concurrency = max(1, concurrency)
+        self.retry = retry
+    }
+
+    /// The job kinds this worker handles.
+    public var kinds: [String] { handlers.keys.sorted() }
+
+    /// Registers the handler for one job kind. A second handler for the same kind is refused at
+    /// start-up rather than silently replacing the first.
+    public mutating func register<P: JobPayload>(
+        _ type: P.Type, handler: @escaping @Sendable (P, JobContext) async throws -> Void
+    ) throws {
+        guard handlers[P.kind] == nil else {
+            throw QueueError(.duplicateHandler, "worker \(name) already has a handler for job kind \(P.kind)")
+        }
+        handlers[P.kind] = ErasedHandler { json, context in
+            let payload: P
+            do {
+                payload = try PayloadCoding.decode(P.self, from: json)
+            } catch {
+                throw QueueError(.payloadDecodingFailed,
+                                 "payload of \(P.kind) does not decode: \(Self.describeDecoding(error))", jobID: context.job.id)
+            }
+            try await handler(payload, context)
+        }
+    }
+
+    static func describeDecoding(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            return "missing field '\(context.codingPath.map(\.stringValue).appending(key.stringValue).joined(separator: "."))'"
+        case DecodingError.typeMismatch(let type, let context):
+            return "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))' is not \(type)"
+        case DecodingError.valueNotFound(let type, let context):
+            return "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))' is null, expected \(type)"
+        case DecodingError.dataCorrupted(let context):
+            return "corrupted at '\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)"
+        default:
+            return String(describing: error)
+        }
+    }
+}
+
+private extension Array {
+    func appending(_ element: Element) -> [Element] { self + [element] }
+}
+
+struct ErasedHandler: Sendable {
+    let run: @Sendable (String, JobContext) async throws -> Void
+}
+
+/// Per-job state shared between the handler and the runtime.
+final class JobTracker: Sendable {
+    private struct State {
+        var leaseLost = false
+        var completedInTransaction = false
+    }
+    private let state = Mutex(State())
+
+    var leaseLost: Bool { state.withLock { $0.leaseLost } }
+    var completedInTransaction: Bool { state.withLock { $0.completedInTransaction } }
+    func markLeaseLost() { state.withLock { $0.leaseLost = true } }
+    func markCompletedInTransaction() { state.withLock { $0.completedInTransaction = true } }
+}
+
+/// What a handler gets besides its payload.
+public struct JobContext: Sendable {
+    public let job: ClaimedJob
+    /// Carries job_id, queue, job_kind and attempt in its metadata.
+    public let logger: Logger
+    public let client: PostgresClient
+    let owner: String
+    let tracker: JobTracker
+
+    /// True once the runtime learned this worker no longer holds the job (lease reaped after
+    /// an outage, or the job was cancelled). Long handlers should check it and stop.
+    public var isLeaseLost: Bool { tracker.leaseLost }
+
+    /// Runs `body` in a transaction that also completes this job: the handler's writes and the
+    /// job's completion commit together, or neither does. If the lease was lost meanwhile the
+    /// transaction rolls back with `QueueError.leaseLost`, so work is never done twice by two
+    /// lease holders. Use this for every step that changes the database.
+    public func transaction<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
+        let id = job.id
+        let owner = self.owner
+        let logger = self.logger
+        do {
+            let result: R = try await client.withTransaction(logger: logger) { connection in
+                let value = try await body(connection)
+                let done = try await JobQueue.complete(owner: owner, ids: [id], on: connection, logger: logger)
+                guard done.contains(id) else {
+                    throw QueueError(.leaseLost, "lease lost before the job's transaction committed; rolled back", jobID: id)
+                }
+                return value
+            }
+            tracker.markCompletedInTransaction()
+            return result
+        } catch let error as PostgresTransactionError {
+            if let inner = error.closureError {
+                if inner is QueueError || inner is JobFailure || inner is DatabaseError { throw inner }
+            }
+            throw DatabaseError(error)
+        }
+    }
+}
