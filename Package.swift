@@ -57,24 +57,36 @@ let package = Package(
         ),
         .executableTarget(
             name: "HotlineAdmin",
-            dependencies: ["Shared"],
+            dependencies: ["Shared",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Admin",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "HotlineBench",
-            dependencies: ["Shared"],
+            dependencies: ["Shared",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Bench",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SharedTests",
-            dependencies: ["Shared"],
+            dependencies: ["Shared",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "QueueIntegrationTests",
-            dependencies: ["Shared"],
+            dependencies: ["Shared",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
     ] + workers.map {

@@ -99,7 +99,7 @@ public struct JobQueue: Sendable {
     public func claim(queue: String, owner: String, limit: Int, lease: Duration) async throws -> [ClaimedJob] {
         let rows = try await client.all("""
             SELECT id, kind, payload, attempt, max_attempts, priority, extract(epoch FROM now() - run_at)::float8
-              FROM queue.claim(\(queue), \(owner), \(limit), \(lease.seconds))
+              FROM queue.claim(\(queue), \(owner), \(limit)::int, \(lease.seconds))
             """, as: (Int64, String, String, Int, Int, Int16, Double).self, logger: logger)
         return rows.map {
             ClaimedJob(id: JobID($0.0), queue: queue, kind: $0.1, payloadJSON: $0.2, attempt: $0.3,
@@ -165,7 +165,7 @@ public struct JobQueue: Sendable {
     /// Returns expired leases to their queues (or to dead when out of attempts) and wakes them.
     public func reapExpiredLeases(limit: Int = 1000) async throws -> [Reaped] {
         let rows = try await client.all(
-            "SELECT queue, reaped, dead FROM queue.reap_and_notify(\(limit))",
+            "SELECT queue, reaped, dead FROM queue.reap_and_notify(\(limit)::int)",
             as: (String, Int, Int).self, logger: logger)
         return rows.map { Reaped(queue: $0.0, returned: $0.1 - $0.2, dead: $0.2) }
     }
@@ -189,7 +189,7 @@ public struct JobQueue: Sendable {
     @discardableResult
     public func pruneFinished(olderThan retention: Duration, limit: Int = 10_000) async throws -> Int {
         try await client.first(
-            "SELECT queue.prune_finished(make_interval(secs => \(retention.seconds)), \(limit))",
+            "SELECT queue.prune_finished(make_interval(secs => \(retention.seconds)), \(limit)::int)",
             as: Int.self, logger: logger) ?? 0
     }
 

@@ -88,7 +88,8 @@ public struct JobContext: Sendable {
     /// Carries job_id, queue, job_kind and attempt in its metadata.
     public let logger: Logger
     public let client: PostgresClient
-    let owner: String
+    /// This process's lease owner name.
+    public let owner: String
     let tracker: JobTracker
 
     /// True once the runtime learned this worker no longer holds the job (lease reaped after

@@ -205,7 +205,12 @@ public struct WorkerRuntime: Service {
         metrics.handlerDuration(kind: job.kind).record(duration: ContinuousClock.now - started)
 
         guard let failure else {
-            if tracker.completedInTransaction {
+            if tracker.leaseLost {
+                // Cancelled or reaped while running: someone else owns the job now.
+                metrics.leaseLost.increment()
+                logger.warning("job finished after its lease was lost; its completion is not recorded")
+                state.finish(job.id, then: .nothing, wake: wake)
+            } else if tracker.completedInTransaction {
                 metrics.completed.increment()
                 state.finish(job.id, then: .nothing, wake: wake)
             } else {

@@ -1,0 +1,82 @@
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Shared
+import Synchronization
+import Testing
+
+/// Test-side options: short leases and intervals so behaviour shows in seconds.
+func testOptions(concurrency: Int = 4, batch: Int? = nil, lease: Duration = .seconds(5),
+                 poll: Duration = .milliseconds(500), grace: Duration = .seconds(5)) -> RuntimeOptions {
+    RuntimeOptions(concurrency: concurrency, claimBatch: batch, lease: lease, pollInterval: poll,
+                   shutdownGrace: grace, owner: RuntimeOptions.makeOwner(worker: "test"))
+}
+
+/// Runs `worker` in this process (client, listener, runtime in one ServiceGroup) while `body`
+/// runs, then shuts the group down gracefully, as SIGTERM would.
+func withWorker<R: Sendable>(
+    _ worker: Worker, on database: TestDatabase, options: RuntimeOptions = testOptions(), listen: Bool = true,
+    _ body: @Sendable (JobQueue) async throws -> R
+) async throws -> R {
+    let logger = database.logger
+    let client = PostgresClient(configuration: database.url.clientConfiguration(applicationName: options.owner, maximumConnections: options.concurrency + 6),
+                                backgroundLogger: logger)
+    let listener = listen ? WakeupListener(client: client, logger: logger) : nil
+    let runtime = WorkerRuntime(worker: worker, client: client, options: options, listener: listener, logger: logger)
+    var services: [any Service] = [client]
+    if let listener { services.append(listener) }
+    services.append(runtime)
+    let group = ServiceGroup(services: services, gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+    let queue = JobQueue(client: client, logger: logger)
+    return try await withThrowingTaskGroup(of: R?.self) { tasks in
+        tasks.addTask {
+            try await group.run()
+            return nil
+        }
+        do {
+            let result = try await body(queue)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
+    }
+}
+
+/// Thread-safe record of what handlers saw.
+final class Recorder: Sendable {
+    private let state = Mutex<(events: [String], running: Int, maxRunning: Int)>(([], 0, 0))
+
+    func record(_ event: String) { state.withLock { $0.events.append(event) } }
+    var events: [String] { state.withLock { $0.events } }
+    var count: Int { state.withLock { $0.events.count } }
+
+    func enter() {
+        state.withLock {
+            $0.running += 1
+            $0.maxRunning = max($0.maxRunning, $0.running)
+        }
+    }
+    func leave() { state.withLock { $0.running -= 1 } }
+    var maxRunning: Int { state.withLock { $0.maxRunning } }
+}
+
+struct Note: JobPayload, Equatable {
+    static let kind = "test.note"
+    var text: String
+    var sleepMilliseconds: Int? = nil
+}
+
+struct AlwaysFails: JobPayload {
+    static let kind = "test.fails"
+}
+
+extension SQLRunner {
+    /// A single integer from a query (counts in assertions).
+    func count(_ query: PostgresQuery, logger: Logger = TestDatabase.logger) async throws -> Int {
+        try await first(query, as: Int.self, logger: logger) ?? -1
+    }
+}

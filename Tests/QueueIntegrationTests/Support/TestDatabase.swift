@@ -1,0 +1,169 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Shared
+import Synchronization
+import Testing
+
+/// Where the repository is, for sql/ and ops/ scripts.
+enum Repository {
+    static let root: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let sql = root.appendingPathComponent("sql")
+    static let ops = root.appendingPathComponent("ops")
+}
+
+struct TestSetupError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Each test gets its own fresh database, cloned from a migrated template, so suites and tests
+/// run in parallel without seeing each other's jobs or notifications (NOTIFY is per database).
+/// A test that cannot reach PostgreSQL fails: DATABASE_URL must point at a server.
+struct TestDatabase: Sendable {
+    let url: DatabaseURL
+    let name: String
+    let logger: Logger
+
+    static var logger: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        return logger
+    }
+
+    /// The server to create test databases on.
+    static func serverURL() throws -> DatabaseURL {
+        guard let text = ProcessInfo.processInfo.environment["DATABASE_URL"], !text.isEmpty else {
+            throw TestSetupError(description: "DATABASE_URL is not set: run the tests with ops/test, which starts a throwaway PostgreSQL")
+        }
+        return try DatabaseURL(text)
+    }
+
+    /// A new migrated database for one test; dropped by `drop()`.
+    static func make(_ label: String = #function, server: DatabaseURL? = nil) async throws -> TestDatabase {
+        let server = try server ?? serverURL()
+        let template = try await Template.shared.name(on: server)
+        let clean = label.lowercased().unicodeScalars.filter { ("a"..."z").contains($0) || ("0"..."9").contains($0) }
+        let name = "t_\(String(String.UnicodeScalarView(clean)).prefix(30))_\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+        try await Admin.run(on: server, "CREATE DATABASE \(name) TEMPLATE \(template)")
+        return TestDatabase(url: server.with(database: name), name: name, logger: logger)
+    }
+
+    /// An empty database (for migration tests).
+    static func makeEmpty(_ label: String = #function) async throws -> TestDatabase {
+        let server = try serverURL()
+        let clean = label.lowercased().unicodeScalars.filter { ("a"..."z").contains($0) || ("0"..."9").contains($0) }
+        let name = "e_\(String(String.UnicodeScalarView(clean)).prefix(30))_\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+        try await Admin.run(on: server, "CREATE DATABASE \(name)")
+        return TestDatabase(url: server.with(database: name), name: name, logger: logger)
+    }
+
+    func drop() async {
+        try? await Admin.run(on: url.with(database: "postgres"), "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    }
+
+    /// Runs `body` with a running pooled client on this database.
+    func withClient<R: Sendable>(maximumConnections: Int = 10,
+                                 _ body: @Sendable (PostgresClient) async throws -> R) async throws -> R {
+        let client = PostgresClient(configuration: url.clientConfiguration(applicationName: "test", maximumConnections: maximumConnections),
+                                    backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: R?.self) { group in
+            group.addTask {
+                await client.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
+    }
+
+    /// Runs `body` on a fresh database and drops it afterwards, also when `body` throws.
+    static func with<R: Sendable>(_ label: String = #function, _ body: @Sendable (TestDatabase) async throws -> R) async throws -> R {
+        let database = try await make(label)
+        do {
+            let result = try await body(database)
+            await database.drop()
+            return result
+        } catch {
+            await database.drop()
+            throw error
+        }
+    }
+}
+
+/// One-off statements on a single connection (CREATE/DROP DATABASE cannot run in a pool's
+/// transaction and should not wait on one).
+enum Admin {
+    static func run(on url: DatabaseURL, _ sql: String) async throws {
+        try await withConnection(on: url) { connection in
+            try await connection.execute(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger)
+        }
+    }
+
+    static func withConnection<R>(on url: DatabaseURL, _ body: (PostgresConnection) async throws -> R) async throws -> R {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: url.connectionConfiguration(), id: 0, logger: TestDatabase.logger)
+        } catch {
+            throw TestSetupError(description: "cannot reach PostgreSQL at \(url.redacted): \(DatabaseError(error))")
+        }
+        do {
+            let result = try await body(connection)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw DatabaseError(error)
+        }
+    }
+}
+
+/// The migrated template, built once per test process and per content of sql/.
+actor Template {
+    static let shared = Template()
+    private var built: String?
+
+    func name(on server: DatabaseURL) async throws -> String {
+        if let built { return built }
+        let migrations = try Migrator.load(directory: Repository.sql)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in migrations.flatMap({ Array(($0.fileName + $0.sql).utf8) }) {
+            hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3
+        }
+        let name = "tpl_\(String(hash, radix: 36))"
+        let exists = try await Self.exists(name, on: server)
+        if !exists {
+            let building = "\(name)_b\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+            try await Admin.run(on: server, "CREATE DATABASE \(building)")
+            try await Migrator(migrations: migrations, logger: TestDatabase.logger).migrate(url: server.with(database: building))
+            // Rename into place only when complete, so a half-built template is never used.
+            do {
+                try await Admin.run(on: server, "ALTER DATABASE \(building) RENAME TO \(name)")
+            } catch {
+                try? await Admin.run(on: server, "DROP DATABASE IF EXISTS \(building)")
+                guard try await Self.exists(name, on: server) else { throw error }
+            }
+        }
+        built = name
+        return name
+    }
+
+    private static func exists(_ name: String, on server: DatabaseURL) async throws -> Bool {
+        try await Admin.withConnection(on: server) { connection in
+            try await connection.first("SELECT 1 FROM pg_database WHERE datname = \(name)", as: Int.self, logger: TestDatabase.logger) != nil
+        }
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes. A bound for failure, never a speed claim.
+func eventually(_ what: String, timeout: Duration = .seconds(120), every interval: Duration = .milliseconds(100),
+                _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while true {
+        if try await condition() { return }
+        if ContinuousClock.now >= deadline {
+            throw TestSetupError(description: "timed out after \(timeout) waiting for: \(what)")
+        }
+        try await Task.sleep(for: interval)
+    }
+}
