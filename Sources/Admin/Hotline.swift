@@ -58,9 +58,22 @@ struct Migrate: AsyncParsableCommand {
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Queue depth and age, live workers.")
     @OptionGroup var connection: Connection
+    @Flag(help: "Also count jobs finished in the last hour per queue.") var finished = false
 
     func run() async throws {
+        let finished = self.finished
         try await connection.withClient { client, logger in
+            if finished {
+                let rows = try await client.all("""
+                    SELECT queue, count(*) FILTER (WHERE status = 'completed')::int, count(*) FILTER (WHERE status = 'cancelled')::int,
+                           coalesce(round(avg(extract(epoch FROM finished_at - created_at)) * 1000)::int, 0)
+                      FROM queue.finished_jobs WHERE finished_at > now() - interval '1 hour'
+                     GROUP BY queue ORDER BY queue
+                    """, as: (String, Int, Int, Int).self, logger: logger)
+                print(Table(["queue", "completed (1 h)", "cancelled (1 h)", "avg enqueue→done (ms)"],
+                            rows.map { [$0.0, "\($0.1)", "\($0.2)", "\($0.3)"] }).render())
+                print()
+            }
             let stats = try await JobQueue(client: client, logger: logger).stats()
             print(Table(["queue", "available", "due", "scheduled", "running", "expired", "dead", "oldest ready (s)"],
                         stats.map { [$0.queue, "\($0.available)", "\($0.due)", "\($0.scheduled)", "\($0.running)",

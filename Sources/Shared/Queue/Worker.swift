@@ -104,22 +104,15 @@ public struct JobContext: Sendable {
         let id = job.id
         let owner = self.owner
         let logger = self.logger
-        do {
-            let result: R = try await client.withTransaction(logger: logger) { connection in
-                let value = try await body(connection)
-                let done = try await JobQueue.complete(owner: owner, ids: [id], on: connection, logger: logger)
-                guard done.contains(id) else {
-                    throw QueueError(.leaseLost, "lease lost before the job's transaction committed; rolled back", jobID: id)
-                }
-                return value
+        let result: R = try await client.transaction(logger: logger) { connection in
+            let value = try await body(connection)
+            let done = try await JobQueue.complete(owner: owner, ids: [id], on: connection, logger: logger)
+            guard done.contains(id) else {
+                throw QueueError(.leaseLost, "lease lost before the job's transaction committed; rolled back", jobID: id)
             }
-            tracker.markCompletedInTransaction()
-            return result
-        } catch let error as PostgresTransactionError {
-            if let inner = error.closureError {
-                if inner is QueueError || inner is JobFailure || inner is DatabaseError { throw inner }
-            }
-            throw DatabaseError(error)
+            return value
         }
+        tracker.markCompletedInTransaction()
+        return result
     }
 }

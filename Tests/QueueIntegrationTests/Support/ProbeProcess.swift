@@ -1,14 +1,11 @@
 import Foundation
 import Shared
-import Synchronization
 
 /// A `hotline-bench worker` child process: a real worker process on a test database, which a
 /// test can SIGTERM or SIGKILL.
 final class ProbeProcess: Sendable {
-    let process: Process
-    let logURL: URL
-    private let exitBox = ExitBox()
-    private var exited: WakeSignal { exitBox.signal }
+    let child: ChildProcess
+    let logPath: String
 
     /// The built products folder (beside the test bundle).
     static var productsDirectory: URL {
@@ -21,59 +18,38 @@ final class ProbeProcess: Sendable {
         return dir
     }
 
-    static var executable: URL {
+    static var executable: String {
         get throws {
-            let url = productsDirectory.appendingPathComponent("hotline-bench")
-            guard FileManager.default.isExecutableFile(atPath: url.path) else {
+            let path = productsDirectory.appendingPathComponent("hotline-bench").path
+            guard FileManager.default.isExecutableFile(atPath: path) else {
                 throw TestSetupError(description: "hotline-bench is not built next to the tests; run `swift build --build-tests` (ops/test does)")
             }
-            return url
+            return path
         }
     }
 
     /// Starts a probe worker on `queue` of `database` with extra environment settings.
-    init(database: DatabaseURL, queue: String, environment extra: [String: String] = [:],
-         arguments: [String]? = nil) throws {
-        let process = Process()
-        process.executableURL = try Self.executable
-        process.arguments = arguments ?? ["worker", "--queue", queue]
+    init(database: DatabaseURL, queue: String, environment extra: [String: String] = [:]) throws {
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = database.urlString
         environment["HOTLINE_HTTP_PORT"] = "off"
         environment["HOTLINE_LOG_LEVEL"] = environment["TEST_WORKER_LOG_LEVEL"] ?? "warning"
         for (key, value) in extra { environment[key] = value }
-        process.environment = environment
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        self.process = process
-        self.logURL = log
-        process.terminationHandler = { [exitBox] process in
-            exitBox.code.withLock { $0 = process.terminationStatus }
-            exitBox.signal.signal()
-        }
-        try process.run()
+        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(UUID().uuidString).log").path
+        child = try ChildProcess(executable: try Self.executable, arguments: ["worker", "--queue", queue],
+                                 environment: environment, outputPath: logPath)
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { exitBox.code.withLock { $0 == nil } }
-
-    func terminate() { kill(pid, SIGTERM) }
-    func killHard() { kill(pid, SIGKILL) }
+    var isRunning: Bool { child.isRunning }
+    func terminate() { child.signal(SIGTERM) }
+    func killHard() { child.signal(SIGKILL) }
 
     /// Waits for the process to exit; nil if it is still running after `timeout`.
-    func waitForExit(timeout: Duration = .seconds(60)) async -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let code = exitBox.code.withLock({ $0 }) { return code }
-            await exited.wait(timeout: .milliseconds(200))
-        }
-        return exitBox.code.withLock { $0 }
+    func waitForExit(timeout: Duration = .seconds(60)) async -> ChildProcess.Termination? {
+        await child.wait(timeout: timeout)
     }
 
-    var output: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+    var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// Stops the process if a test left it running.
     func stop() async {
@@ -81,11 +57,6 @@ final class ProbeProcess: Sendable {
             killHard()
             _ = await waitForExit(timeout: .seconds(10))
         }
-        try? FileManager.default.removeItem(at: logURL)
+        try? FileManager.default.removeItem(atPath: logPath)
     }
-}
-
-private final class ExitBox: Sendable {
-    let code = Mutex<Int32?>(nil)
-    let signal = WakeSignal()
 }

@@ -63,6 +63,7 @@ struct TestDatabase: Sendable {
     }
 
     /// Runs `body` with a running pooled client on this database.
+    @discardableResult
     func withClient<R: Sendable>(maximumConnections: Int = 10,
                                  _ body: @Sendable (PostgresClient) async throws -> R) async throws -> R {
         let client = PostgresClient(configuration: url.clientConfiguration(applicationName: "test", maximumConnections: maximumConnections),
@@ -79,7 +80,15 @@ struct TestDatabase: Sendable {
 
     /// Runs `body` on a fresh database and drops it afterwards, also when `body` throws.
     static func with<R: Sendable>(_ label: String = #function, _ body: @Sendable (TestDatabase) async throws -> R) async throws -> R {
-        let database = try await make(label)
+        try await using(try await make(label), body)
+    }
+
+    /// Runs `body` on an empty (unmigrated) database and drops it afterwards.
+    static func withEmpty<R: Sendable>(_ label: String = #function, _ body: @Sendable (TestDatabase) async throws -> R) async throws -> R {
+        try await using(try await makeEmpty(label), body)
+    }
+
+    private static func using<R: Sendable>(_ database: TestDatabase, _ body: @Sendable (TestDatabase) async throws -> R) async throws -> R {
         do {
             let result = try await body(database)
             await database.drop()
@@ -121,10 +130,11 @@ enum Admin {
 /// The migrated template, built once per test process and per content of sql/.
 actor Template {
     static let shared = Template()
-    private var built: String?
+    private var built: [String: String] = [:]
 
     func name(on server: DatabaseURL) async throws -> String {
-        if let built { return built }
+        let serverKey = "\(server.unixSocketDirectory ?? server.host):\(server.port)"
+        if let name = built[serverKey] { return name }
         let migrations = try Migrator.load(directory: Repository.sql)
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in migrations.flatMap({ Array(($0.fileName + $0.sql).utf8) }) {
@@ -144,7 +154,7 @@ actor Template {
                 guard try await Self.exists(name, on: server) else { throw error }
             }
         }
-        built = name
+        built[serverKey] = name
         return name
     }
 
