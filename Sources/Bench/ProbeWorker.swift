@@ -41,12 +41,13 @@ struct WorkerCommand: AsyncParsableCommand {
                                     retry: RetryPolicy(base: .milliseconds(50), cap: .seconds(2)))
             try worker.register(NoOpJob.self) { _, _ in }
             try worker.register(ProbeJob.self) { job, context in
+                let started = Date()
                 if let ms = job.sleepMilliseconds, ms > 0 {
                     try await Task.sleep(for: .milliseconds(ms))
                 }
                 if job.record == true {
                     try await context.client.execute("""
-                        INSERT INTO probe_runs (job_id, owner, attempt) VALUES (\(context.job.id.rawValue), \(context.owner), \(context.job.attempt))
+                        INSERT INTO probe_runs (job_id, owner, attempt, at) VALUES (\(context.job.id.rawValue), \(context.owner), \(context.job.attempt), \(started))
                         """, logger: context.logger)
                 }
                 if job.poison == true {
@@ -64,9 +65,9 @@ struct WorkerCommand: AsyncParsableCommand {
 }
 
 @main
-struct Bench: AsyncParsableCommand {
+struct HotlineBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hotline-bench",
         abstract: "Queue benchmarks and the probe worker used by tests.",
-        subcommands: [WorkerCommand.self])
+        subcommands: [RunCommand.self, WorkerCommand.self])
 }

@@ -246,6 +246,38 @@ struct QueueProcessTests {
         await worker.stop()
     }
 
+    @Test func healthAndMetricsAreServedOverHTTP() async throws {
+        try await TestDatabase.with { db in
+            let port = Int.random(in: 40_000...49_999)
+            let worker = try ProbeProcess(database: db.url, queue: "http", environment: ["HOTLINE_HTTP_PORT": String(port)])
+            try await db.withClient { client in
+                try await JobQueue(client: client, logger: db.logger).enqueue((0..<3).map { _ in try NewJob(queue: "http", FleetPing(note: "m")) })
+                try await JobQueue(client: client, logger: db.logger).enqueue(try NewJob(queue: "http", kind: "no.such.kind", payloadJSON: "{}"))
+                try await eventually("jobs handled") {
+                    let done = try await client.count("SELECT count(*)::int FROM queue.finished_jobs")
+                    let dead = try await client.count("SELECT count(*)::int FROM queue.jobs WHERE status = 'dead'")
+                    return done == 3 && dead == 1
+                }
+            }
+            var health = (status: 0, body: "")
+            try await eventually("healthz answers 200") {
+                health = (try? await HTTPProbe.get(port: port, path: "/healthz")) ?? (0, "")
+                return health.status == 200
+            }
+            #expect(health.body.contains(#""status":"ok""#))
+            #expect(health.body.contains(#""database":"up""#))
+            let metrics = try await HTTPProbe.get(port: port, path: "/metrics")
+            #expect(metrics.status == 200)
+            #expect(metrics.body.contains(#"hotline_jobs_completed_total{queue="http"} 3"#), "\(metrics.body.prefix(3000))")
+            #expect(metrics.body.contains(#"hotline_jobs_dead_total{queue="http"} 1"#))
+            #expect(metrics.body.contains("hotline_job_duration_seconds_bucket"))
+            #expect(try await HTTPProbe.get(port: port, path: "/nope").status == 404)
+            worker.terminate()
+            #expect(await worker.waitForExit() == .exited(0))
+            await worker.stop()
+        }
+    }
+
     /// True once some backend of this database is LISTENing (the worker's listener).
     static func waitUntilListening(_ client: PostgresClient, logger: Logger) async throws {
         try await eventually("worker listening") {
