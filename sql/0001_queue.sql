@@ -9,6 +9,14 @@
 -- only ever sees unfinished work (lesson: keep the hot table tiny).
 --
 -- Nothing here knows about tickets: the engine could serve any other fleet.
+--
+-- Durability. Enqueues (and queue.complete, which handlers call inside their own transaction)
+-- commit with the server's synchronous_commit. The runtime's bookkeeping -- claim, batched
+-- completion, lease extension, failure, release, reaping, heartbeats -- commits asynchronously
+-- (set_config('synchronous_commit', 'off', true)): losing one of those to a server crash only
+-- makes a job run again, which delivery already allows (handlers are idempotent, and a
+-- handler's own transaction completes the job under its lease, so it cannot commit twice).
+-- Not waiting for the WAL flush on every claim is what keeps wake-ups fast under a busy disk.
 
 CREATE SCHEMA queue;
 COMMENT ON SCHEMA queue IS 'Job queue engine: jobs, finished jobs, live workers, and the functions workers and SQL callers use.';
@@ -157,6 +165,7 @@ RETURNS TABLE (id bigint, kind text, payload text, attempt integer, max_attempts
                priority smallint, created_at timestamptz, run_at timestamptz, lease_expires_at timestamptz)
 LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
     UPDATE queue.jobs j SET status = 'available'
      WHERE j.id IN (SELECT s.id FROM queue.jobs s
                      WHERE s.queue = p_queue AND s.status = 'scheduled' AND s.run_at <= now()
@@ -187,6 +196,7 @@ COMMENT ON FUNCTION queue.claim IS 'Claim up to p_limit runnable jobs of p_queue
 CREATE FUNCTION queue.extend_leases(p_owner text, p_ids bigint[], p_lease_seconds double precision)
 RETURNS SETOF bigint
 LANGUAGE sql AS $$
+    SELECT set_config('synchronous_commit', 'off', true);
     UPDATE queue.jobs j SET lease_expires_at = now() + make_interval(secs => p_lease_seconds)
      WHERE j.id = ANY (p_ids) AND j.status = 'running' AND j.lease_owner = p_owner
     RETURNING j.id
@@ -209,6 +219,27 @@ LANGUAGE sql AS $$
     RETURNING id
 $$;
 
+-- The runtime's batched completion of jobs whose handlers wrote nothing of their own: the
+-- same as queue.complete, committed asynchronously (see the note at the top).
+CREATE FUNCTION queue.complete_batch(p_owner text, p_ids bigint[])
+RETURNS SETOF bigint
+LANGUAGE sql AS $$
+    SELECT set_config('synchronous_commit', 'off', true);
+    SELECT queue.complete(p_owner, p_ids)
+$$;
+
+-- A worker process's heartbeat: registers it on first call, then refreshes last_seen_at.
+CREATE FUNCTION queue.worker_heartbeat(p_owner text, p_worker_kind text, p_queues text[], p_host text,
+                                       p_pid integer, p_in_flight integer, p_stopping boolean)
+RETURNS void
+LANGUAGE sql AS $$
+    SELECT set_config('synchronous_commit', 'off', true);
+    INSERT INTO queue.workers (owner, worker_kind, queues, host, pid, in_flight, stopping)
+    VALUES (p_owner, p_worker_kind, p_queues, p_host, p_pid, p_in_flight, p_stopping)
+    ON CONFLICT (owner) DO UPDATE
+       SET last_seen_at = now(), in_flight = EXCLUDED.in_flight, stopping = EXCLUDED.stopping;
+$$;
+
 -- Record a failed attempt. Retries after p_retry_in_seconds, or the job is dead when its
 -- attempts are used up or p_permanent is set. Returns the new status, or NULL when the owner
 -- no longer holds the job.
@@ -216,6 +247,7 @@ CREATE FUNCTION queue.fail(p_owner text, p_id bigint, p_error text,
                            p_retry_in_seconds double precision, p_permanent boolean DEFAULT false)
 RETURNS text
 LANGUAGE sql AS $$
+    SELECT set_config('synchronous_commit', 'off', true);
     UPDATE queue.jobs j
        SET status = CASE WHEN p_permanent OR j.attempt >= j.max_attempts THEN 'dead' ELSE 'scheduled' END,
            run_at = CASE WHEN p_permanent OR j.attempt >= j.max_attempts THEN j.run_at
@@ -235,6 +267,7 @@ DECLARE
     v_count integer := 0;
     q text;
 BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
     FOR q IN
         WITH released AS (
             UPDATE queue.jobs j
@@ -287,6 +320,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     r record;
 BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
     FOR r IN SELECT * FROM queue.reap_expired_leases(p_limit) LOOP
         IF r.reaped > r.dead THEN
             PERFORM pg_notify('queue_jobs', r.queue);

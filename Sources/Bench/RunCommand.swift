@@ -220,20 +220,34 @@ struct Bench: Sendable {
             }
             return times.sorted()
         }
+        func load(_ count: Int) async throws {
+            var left = count
+            while left > 0 {
+                let chunk = min(left, 100_000)
+                try await client.execute("""
+                    INSERT INTO queue.jobs (queue, kind) SELECT 'claimtime', 'bench.noop' FROM generate_series(1, \(chunk))
+                    """, logger: logger)
+                left -= chunk
+            }
+            try await client.execute("VACUUM (ANALYZE) queue.jobs", logger: logger)
+        }
         note("claim time: empty queue")
         let empty = try await measure("empty")
+        note("claim time: 10,000 waiting")
+        try await load(10_000)
+        let small = try await measure("small")
         let backlog = quick ? 200_000 : 1_000_000
-        note("claim time: loading \(backlog) waiting jobs")
-        for _ in 0..<(backlog / 100_000) {
-            try await client.execute("""
-                INSERT INTO queue.jobs (queue, kind) SELECT 'claimtime', 'bench.noop' FROM generate_series(1, 100000)
-                """, logger: logger)
-        }
-        try await client.execute("VACUUM (ANALYZE) queue.jobs", logger: logger)
+        note("claim time: \(backlog) waiting")
+        try await load(backlog - 10_000 + rounds * 10)
         let full = try await measure("backlog")
-        report.add("claim", "claim 10, empty queue: p50 / p99 (ms)", "\(Self.ms(Self.percentile(empty, 0.5))) / \(Self.ms(Self.percentile(empty, 0.99)))", "\(rounds) claims, client round trip")
-        report.add("claim", "claim 10, \(backlog.formatted()) waiting: p50 / p99 (ms)", "\(Self.ms(Self.percentile(full, 0.5))) / \(Self.ms(Self.percentile(full, 0.99)))",
-                   "ratio of medians \(String(format: "%.2f", Self.percentile(full, 0.5) / max(Self.percentile(empty, 0.5), 0.001)))×")
+        func cell(_ times: [Double]) -> String { "\(Self.ms(Self.percentile(times, 0.5))) / \(Self.ms(Self.percentile(times, 0.99)))" }
+        func ratio(_ a: [Double], _ b: [Double]) -> String {
+            String(format: "%.2f", Self.percentile(a, 0.5) / max(Self.percentile(b, 0.5), 0.001))
+        }
+        report.add("claim", "claim 10 from an empty queue: p50 / p99 (ms)", cell(empty), "\(rounds) claims, client round trip; finds nothing to update")
+        report.add("claim", "claim 10 with 10,000 waiting: p50 / p99 (ms)", cell(small), "same work per claim as below")
+        report.add("claim", "claim 10 with \(backlog.formatted()) waiting: p50 / p99 (ms)", cell(full),
+                   "median \(ratio(full, empty))× the empty queue's, \(ratio(full, small))× the 10,000 backlog's")
         try await client.execute("TRUNCATE queue.jobs, queue.finished_jobs", logger: logger)
     }
 
@@ -308,7 +322,9 @@ struct Bench: Sendable {
         environment["HOTLINE_LOG_LEVEL"] = "error"
         for (key, value) in extra { environment[key] = value }
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        let log = root.appendingPathComponent(".local/bench-\(queue).log").path
+        let logs = root.appendingPathComponent(".local")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let log = logs.appendingPathComponent("bench-\(queue).log").path
         return try ChildProcess(executable: exe, arguments: ["worker", "--queue", queue], environment: environment, outputPath: log)
     }
 

@@ -283,7 +283,7 @@ public struct WorkerRuntime: Service {
                 continue
             }
             do {
-                let done = try await queue.complete(owner: options.owner, ids: batch)
+                let done = try await queue.complete(owner: options.owner, ids: batch, durable: false)
                 health.databaseSucceeded()
                 failures = 0
                 metrics.completed.increment(by: done.count)
@@ -365,10 +365,8 @@ public struct WorkerRuntime: Service {
         let host = ProcessInfo.processInfo.hostName
         do {
             try await queue.client.execute("""
-                INSERT INTO queue.workers (owner, worker_kind, queues, host, pid, in_flight, stopping)
-                VALUES (\(options.owner), \(worker.name), \([worker.queue])::text[], \(host), \(pid), \(state.inFlightCount), \(state.isShuttingDown))
-                ON CONFLICT (owner) DO UPDATE
-                   SET last_seen_at = now(), in_flight = EXCLUDED.in_flight, stopping = EXCLUDED.stopping
+                SELECT queue.worker_heartbeat(\(options.owner), \(worker.name), \([worker.queue])::text[], \(host),
+                                              \(pid)::int, \(state.inFlightCount)::int, \(state.isShuttingDown))
                 """, logger: logger)
             health.databaseSucceeded()
         } catch {

@@ -22,8 +22,11 @@ public final class ChildProcess: Sendable {
 
     public struct SpawnError: Error, CustomStringConvertible {
         public let executable: String
+        public let outputPath: String?
         public let errno: Int32
-        public var description: String { "cannot start \(executable): \(String(cString: strerror(errno)))" }
+        public var description: String {
+            "cannot start \(executable)\(outputPath.map { " with output to \($0)" } ?? ""): \(String(cString: strerror(errno)))"
+        }
     }
 
     public let pid: Int32
@@ -53,7 +56,7 @@ public final class ChildProcess: Sendable {
                 posix_spawn(&pid, executable, &actions, nil, args.baseAddress!, env.baseAddress!)
             }
         }
-        guard result == 0 else { throw SpawnError(executable: executable, errno: result) }
+        guard result == 0 else { throw SpawnError(executable: executable, outputPath: outputPath, errno: result) }
         self.pid = pid
     }
 
