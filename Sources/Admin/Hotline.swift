@@ -29,7 +29,7 @@ struct Connection: ParsableArguments {
     /// Runs `body` with a running client, shutting it down afterwards.
     func withClient<R: Sendable>(_ body: @Sendable (PostgresClient, Logger) async throws -> R) async throws -> R {
         var logger = Logger(label: "hotline")
-        logger.logLevel = .warning
+        logger.logLevel = .error
         let client = PostgresClient(configuration: try url().clientConfiguration(applicationName: "hotline-admin", maximumConnections: 2),
                                     backgroundLogger: logger)
         return try await withThrowingTaskGroup(of: R?.self) { group in

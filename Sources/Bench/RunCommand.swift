@@ -349,12 +349,7 @@ struct Bench: Sendable {
     }
 
     static func shell(_ executable: String, _ arguments: [String]) async throws -> String {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).log").path
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        let termination = try await ChildProcess.run(executable, arguments, environment: ProcessInfo.processInfo.environment, outputPath: log)
-        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        guard termination == .exited(0) else { throw BenchError("\(executable) ended with \(termination): \(output.suffix(600))") }
-        return output
+        try await ChildProcess.output(executable, arguments)
     }
 
     static func admin(_ url: DatabaseURL, _ sql: String) async throws {

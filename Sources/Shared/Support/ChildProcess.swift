@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import Synchronization
 
 /// A child process started with posix_spawn and reaped with non-blocking waitpid, so waiting
@@ -89,10 +90,29 @@ public final class ChildProcess: Sendable {
         }
     }
 
-    /// Runs a command to completion and returns its termination and output.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String],
-                           outputPath: String) async throws -> Termination {
-        let child = try ChildProcess(executable: executable, arguments: arguments, environment: environment, outputPath: outputPath)
-        return await child.wait() ?? .signalled(0)
+    /// A command that did not exit 0, with what it printed.
+    public struct Failure: Error, CustomStringConvertible {
+        public let command: String
+        public let termination: Termination
+        public let output: String
+        public var description: String { "\(command) ended with \(termination): \(output.suffix(800))" }
+    }
+
+    /// Runs a command to completion (with this process's environment unless given) and returns
+    /// what it printed (stdout and stderr); throws
+    /// `Failure` unless it exits 0. Output goes through a file, not a pipe: a server the command
+    /// starts inherits it and would hold a pipe open forever.
+    public static func output(_ executable: String, _ arguments: [String],
+                              environment: [String: String]? = nil) async throws -> String {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let child = try ChildProcess(executable: executable, arguments: arguments,
+                                     environment: environment ?? ProcessInfo.processInfo.environment, outputPath: log)
+        let termination = await child.wait() ?? .signalled(0)
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        guard termination == .exited(0) else {
+            throw Failure(command: ([executable] + arguments).joined(separator: " "), termination: termination, output: output)
+        }
+        return output
     }
 }

@@ -41,15 +41,7 @@ struct OwnCluster: Sendable {
         return try await shell(bin, ["-D", data, "-l", "\(base)/\(name)/server.log"] + arguments)
     }
 
-    /// Runs a command to completion, returning its output; throws unless it exits 0.
     static func shell(_ executable: String, _ arguments: [String]) async throws -> String {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("shell-\(UUID().uuidString).log").path
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        let termination = try await ChildProcess.run(executable, arguments, environment: ProcessInfo.processInfo.environment, outputPath: log)
-        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        guard termination == .exited(0) else {
-            throw TestSetupError(description: "\(executable) \(arguments.joined(separator: " ")) ended with \(termination): \(output)")
-        }
-        return output
+        try await ChildProcess.output(executable, arguments)
     }
 }
