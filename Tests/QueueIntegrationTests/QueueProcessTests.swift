@@ -152,6 +152,43 @@ struct QueueProcessTests {
         }
     }
 
+    @Test func aFrozenListenerConnectionIsDetectedAndReplaced() async throws {
+        try await TestDatabase.with { db in
+            try await db.withClient { client in
+                let worker = try ProbeProcess(database: db.url, queue: "frozen",
+                                              environment: ["HOTLINE_POLL_SECONDS": "600", "HOTLINE_LISTENER_PROBE_SECONDS": "1"])
+                try await Self.waitUntilListening(client, logger: db.logger)
+                // Freeze the listening backend: its TCP connection stays open but nothing answers,
+                // as with a half-open connection after a network fault.
+                let frozen = try #require(try await client.first("""
+                    SELECT pid FROM pg_stat_activity
+                     WHERE datname = current_database() AND application_name LIKE 'probe@%' AND query ILIKE 'LISTEN%'
+                    """, as: Int32.self, logger: db.logger))
+                #expect(kill(frozen, SIGSTOP) == 0)
+                do {
+                    try await eventually("a new listening session", timeout: .seconds(60)) {
+                        try await client.count("""
+                            SELECT count(*)::int FROM pg_stat_activity
+                             WHERE datname = current_database() AND application_name LIKE 'probe@%'
+                               AND query ILIKE 'LISTEN%' AND pid <> \(frozen)
+                            """) == 1
+                    }
+                    try await JobQueue(client: client, logger: db.logger).enqueue(try NewJob(queue: "frozen", FleetPing(note: "after")))
+                    try await eventually("woken through the new listener", timeout: .seconds(60)) {
+                        try await client.count("SELECT count(*)::int FROM queue.finished_jobs") == 1
+                    }
+                } catch {
+                    kill(frozen, SIGCONT)
+                    throw error
+                }
+                kill(frozen, SIGCONT)
+                worker.terminate()
+                #expect(await worker.waitForExit() == .exited(0), "output: \(worker.output.suffix(2000))")
+                await worker.stop()
+            }
+        }
+    }
+
     @Test func withoutNotificationsThePollStillProcessesEverything() async throws {
         try await TestDatabase.with { db in
             try await db.withClient { client in

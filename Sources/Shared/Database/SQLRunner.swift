@@ -121,12 +121,15 @@ private final class QueryOutcome: Sendable {
         continuation?.resume(with: result)
     }
 
+    /// The caller was cancelled: stop waiting (the query's own task is cancelled too, but a
+    /// statement already sent may still complete on the server).
     func cancel() {
         let task = state.withLock { state -> Task<Void, Never>? in
             state.cancelled = true
             return state.task
         }
         task?.cancel()
+        finish(.failure(CancellationError()))
     }
 }
 

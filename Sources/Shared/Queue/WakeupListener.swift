@@ -15,8 +15,11 @@ public final class WakeupListener: Service, Sendable {
     private let health: HealthState?
     private let subscribers = Mutex<[String: [WakeSignal]]>([:])
 
-    public init(client: PostgresClient, logger: Logger, health: HealthState? = nil) {
+    private let probeInterval: Duration
+
+    public init(client: PostgresClient, logger: Logger, health: HealthState? = nil, probeInterval: Duration = .seconds(30)) {
         self.client = client
+        self.probeInterval = probeInterval
         self.logger = logger
         self.health = health
     }
@@ -36,6 +39,24 @@ public final class WakeupListener: Service, Sendable {
         for signal in signals { signal.signal() }
     }
 
+    /// A half-open TCP connection never fails on its own, and the listener would wait forever
+    /// (pg-boss and graphile-worker users lost wake-ups that way). Every `probeInterval` the
+    /// listening session must confirm, within 10 s, that it still listens.
+    private func probe(_ connection: PostgresConnection) async throws {
+        while true {
+            try await Task.sleep(for: probeInterval)
+            let listening = try await withTimeout(.seconds(10), "listener probe") {
+                try await connection.first(
+                    "SELECT count(*)::int FROM pg_listening_channels() c WHERE c = \(Self.channel)",
+                    as: Int.self, logger: self.logger)
+            }
+            guard listening == 1 else {
+                throw DatabaseError(code: .unavailable, message: "the listening session no longer listens on \(Self.channel)")
+            }
+            self.health?.listener(connected: true)
+        }
+    }
+
     public func run() async throws {
         var failures = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -46,8 +67,24 @@ public final class WakeupListener: Service, Sendable {
                         self.health?.listener(connected: true)
                         self.logger.debug("listening for wake-ups", metadata: ["channel": "\(Self.channel)"])
                         self.wakeAll()
-                        for try await notification in notifications.cancelOnGracefulShutdown() {
-                            self.wake(queue: notification.payload)
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask {
+                                for try await notification in notifications.cancelOnGracefulShutdown() {
+                                    self.wake(queue: notification.payload)
+                                }
+                            }
+                            group.addTask {
+                                do {
+                                    try await self.probe(connection)
+                                } catch {
+                                    // Close it, so the pool replaces it instead of lending out a dead connection.
+                                    if !(error is CancellationError) { try? await connection.close() }
+                                    throw error
+                                }
+                            }
+                            // Whichever ends first: the notifications (shutdown) or the probe (lost connection).
+                            try await group.next()
+                            group.cancelAll()
                         }
                     }
                 }

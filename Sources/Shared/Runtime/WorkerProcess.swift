@@ -43,7 +43,7 @@ public enum WorkerProcess {
             configuration: settings.database.clientConfiguration(applicationName: settings.runtime.owner,
                                                                  maximumConnections: settings.poolSize),
             backgroundLogger: logger)
-        let listener = settings.listen ? WakeupListener(client: client, logger: logger, health: health) : nil
+        let listener = settings.listen ? WakeupListener(client: client, logger: logger, health: health, probeInterval: settings.listenerProbe) : nil
         let runtime = WorkerRuntime(worker: worker, client: client, options: settings.runtime, listener: listener,
                                     health: health, logger: logger)
 

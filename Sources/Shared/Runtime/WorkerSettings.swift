@@ -13,6 +13,7 @@ public import Logging
 /// | HOTLINE_SHUTDOWN_GRACE_SECONDS | 20 | drain time on SIGTERM, 0…3600 |
 /// | HOTLINE_FINISHED_RETENTION_HOURS | 168 | keep finished jobs this long, 0…87600 |
 /// | HOTLINE_LISTEN | true | LISTEN for wake-ups (false: poll only, e.g. behind PgBouncer) |
+/// | HOTLINE_LISTENER_PROBE_SECONDS | 30 | how often the listening session proves it still listens, 1…3600 |
 /// | HOTLINE_HTTP_HOST / HOTLINE_HTTP_PORT | 127.0.0.1 / worker's own | /healthz and /metrics; port 0 picks one, "off" disables |
 /// | HOTLINE_DB_POOL_SIZE | concurrency + 4 | PostgreSQL connections per process, 2…500 |
 /// | HOTLINE_MIGRATE | false | apply pending migrations on start |
@@ -21,6 +22,7 @@ public struct WorkerSettings: Sendable {
     public var database: DatabaseURL
     public var runtime: RuntimeOptions
     public var listen: Bool
+    public var listenerProbe: Duration
     public var httpHost: String
     public var httpPort: Int?
     public var poolSize: Int
@@ -43,6 +45,7 @@ public struct WorkerSettings: Sendable {
                                  shutdownGrace: grace, finishedRetention: .seconds(retentionHours * 3600),
                                  owner: RuntimeOptions.makeOwner(worker: worker.name))
         listen = try env.bool("HOTLINE_LISTEN", default: true)
+        listenerProbe = try env.seconds("HOTLINE_LISTENER_PROBE_SECONDS", default: 30, in: 1...3600)
         httpHost = env.string("HOTLINE_HTTP_HOST") ?? "127.0.0.1"
         if env.string("HOTLINE_HTTP_PORT")?.lowercased() == "off" {
             httpPort = nil
