@@ -289,6 +289,7 @@ struct Bench: Sendable {
             for statement in [
                 "CREATE TABLE raw_jobs (id bigserial PRIMARY KEY, status text NOT NULL DEFAULT 'available', owner int, payload jsonb NOT NULL DEFAULT '{}')",
                 "CREATE INDEX raw_jobs_available ON raw_jobs (id) WHERE status = 'available'",
+                "CREATE INDEX raw_jobs_running ON raw_jobs (owner) WHERE status = 'running'",
                 "INSERT INTO raw_jobs (status) SELECT 'available' FROM generate_series(1, \(rows))",
                 "VACUUM ANALYZE raw_jobs",
             ] { try await Self.admin(raw, statement) }

@@ -45,6 +45,21 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, outputPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
 
+        // Start the child with no blocked signals and default handlers: the spawning thread
+        // may block SIGCHLD (and others), and a child that inherits that never reaps its own
+        // children (seen with Python's asyncio subprocesses).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGCHLD, SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -54,7 +69,7 @@ public final class ChildProcess: Sendable {
         var pid: pid_t = 0
         let result = argv.withUnsafeBufferPointer { args in
             envp.withUnsafeBufferPointer { env in
-                posix_spawn(&pid, executable, &actions, nil, args.baseAddress!, env.baseAddress!)
+                posix_spawn(&pid, executable, &actions, &attributes, args.baseAddress!, env.baseAddress!)
             }
         }
         guard result == 0 else { throw SpawnError(executable: executable, outputPath: outputPath, errno: result) }
