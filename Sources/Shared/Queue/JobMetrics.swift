@@ -14,8 +14,10 @@ struct JobMetrics: Sendable {
     let claimErrors: Counter
     let inFlight: Gauge
     let wait: Metrics.Timer
+    /// One handler-duration timer per registered kind, made once (not per job).
+    private let durations: [String: Metrics.Timer]
 
-    init(queue: String) {
+    init(queue: String, kinds: [String]) {
         self.queue = queue
         let labels = [("queue", queue)]
         claimed = Counter(label: "hotline_jobs_claimed_total", dimensions: labels)
@@ -28,9 +30,14 @@ struct JobMetrics: Sendable {
         claimErrors = Counter(label: "hotline_claim_errors_total", dimensions: labels)
         inFlight = Gauge(label: "hotline_jobs_in_flight", dimensions: labels)
         wait = Metrics.Timer(label: "hotline_job_wait_seconds", dimensions: labels, preferredDisplayUnit: .seconds)
+        durations = Dictionary(uniqueKeysWithValues: kinds.map { ($0, Self.durationTimer(queue: queue, kind: $0)) })
     }
 
     func handlerDuration(kind: String) -> Metrics.Timer {
+        durations[kind] ?? Self.durationTimer(queue: queue, kind: kind)
+    }
+
+    private static func durationTimer(queue: String, kind: String) -> Metrics.Timer {
         Metrics.Timer(label: "hotline_job_duration_seconds", dimensions: [("queue", queue), ("kind", kind)], preferredDisplayUnit: .seconds)
     }
 

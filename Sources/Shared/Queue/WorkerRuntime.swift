@@ -73,7 +73,7 @@ public struct WorkerRuntime: Service {
         self.listener = listener
         self.health = health
         self.logger = logger
-        self.metrics = JobMetrics(queue: worker.queue)
+        self.metrics = JobMetrics(queue: worker.queue, kinds: worker.kinds)
     }
 
     public func run() async throws {
