@@ -82,7 +82,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "QueueIntegrationTests",
+            name: "IntegrationTests",
             dependencies: ["Shared",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
