@@ -74,6 +74,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "IntakeExtractionTests",
+            dependencies: ["IntakeExtraction"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SharedTests",
             dependencies: ["Shared",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -83,7 +88,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Shared",
+            dependencies: ["Shared", "IntakeExtraction",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -94,7 +99,9 @@ let package = Package(
     ] + workers.map {
         .executableTarget(
             name: $0.target,
-            dependencies: ["Shared"],
+            dependencies: ["Shared",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log")],
             path: "Sources/Workers/\($0.target)",
             swiftSettings: swiftSettings
         )
