@@ -14,7 +14,7 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the queue benchmark and print a table.")
 
     @Flag(help: "Smaller sizes (a quick look, not for the README).") var quick = false
-    @Option(help: "Port for the benchmark's own cluster.") var port = 55450
+    @Option(help: "Port for the benchmark's own cluster.") var port = 25450
     @Flag(help: "Skip the PgQueuer and pgbench references.") var noReferences = false
     @Option(help: "Only these sections (enqueue, drain, latency, claim, pgqueuer, raw), comma-separated.") var only: String?
 

@@ -285,30 +285,46 @@ struct QueueProcessTests {
 
     @Test func healthAndMetricsAreServedOverHTTP() async throws {
         try await TestDatabase.with { db in
-            let port = Int.random(in: 40_000...49_999)
-            let worker = try ProbeProcess(database: db.url, queue: "http", environment: ["HOTLINE_HTTP_PORT": String(port)])
+            // Port 0: the worker binds a free port and logs it (a random fixed port can collide
+            // with an ephemeral port in use).
+            let worker = try ProbeProcess(database: db.url, queue: "http",
+                                          environment: ["HOTLINE_HTTP_PORT": "0", "HOTLINE_LOG_LEVEL": "info"])
+            var port = 0
+            try await eventually("the worker logs its status port", timeout: .seconds(60)) {
+                guard let line = worker.output.split(separator: "\n").first(where: { $0.contains("status endpoint listening") }),
+                      let address = line.split(separator: " ").first(where: { $0.hasPrefix("address=http://127.0.0.1:") }),
+                      let parsed = Int(address.dropFirst("address=http://127.0.0.1:".count).prefix(while: \.isNumber))
+                else { return false }
+                port = parsed
+                return true
+            }
+            let statusPort = port
             try await db.withClient { client in
                 try await JobQueue(client: client, logger: db.logger).enqueue((0..<3).map { _ in try NewJob(queue: "http", FleetPing(note: "m")) })
                 try await JobQueue(client: client, logger: db.logger).enqueue(try NewJob(queue: "http", kind: "no.such.kind", payloadJSON: "{}"))
-                try await eventually("jobs handled") {
-                    let done = try await client.count("SELECT count(*)::int FROM queue.finished_jobs")
-                    let dead = try await client.count("SELECT count(*)::int FROM queue.jobs WHERE status = 'dead'")
-                    return done == 3 && dead == 1
+                do {
+                    try await eventually("jobs handled", timeout: .seconds(60)) {
+                        let done = try await client.count("SELECT count(*)::int FROM queue.finished_jobs")
+                        let dead = try await client.count("SELECT count(*)::int FROM queue.jobs WHERE status = 'dead'")
+                        return done == 3 && dead == 1
+                    }
+                } catch {
+                    throw TestSetupError(description: "\(error)\nworker output:\n\(worker.output.suffix(3000))")
                 }
             }
             var health = (status: 0, body: "")
             try await eventually("healthz answers 200") {
-                health = (try? await HTTPProbe.get(port: port, path: "/healthz")) ?? (0, "")
+                health = (try? await HTTPProbe.get(port: statusPort, path: "/healthz")) ?? (0, "")
                 return health.status == 200
             }
             #expect(health.body.contains(#""status":"ok""#))
             #expect(health.body.contains(#""database":"up""#))
-            let metrics = try await HTTPProbe.get(port: port, path: "/metrics")
+            let metrics = try await HTTPProbe.get(port: statusPort, path: "/metrics")
             #expect(metrics.status == 200)
             #expect(metrics.body.contains(#"hotline_jobs_completed_total{queue="http"} 3"#), "\(metrics.body.prefix(3000))")
             #expect(metrics.body.contains(#"hotline_jobs_dead_total{queue="http"} 1"#))
             #expect(metrics.body.contains("hotline_job_duration_seconds_bucket"))
-            #expect(try await HTTPProbe.get(port: port, path: "/nope").status == 404)
+            #expect(try await HTTPProbe.get(port: statusPort, path: "/nope").status == 404)
             worker.terminate()
             #expect(await worker.waitForExit() == .exited(0))
             await worker.stop()

@@ -8,9 +8,24 @@ struct OwnCluster: Sendable {
     let port: Int
     let url: DatabaseURL
 
+    /// Starts a new cluster on a free port below the kernel's ephemeral range (32768+), where
+    /// outgoing connections never take the port first; tries a few ports before giving up.
     static func start(_ label: String) async throws -> OwnCluster {
-        let port = Int.random(in: 56_000...59_999)
-        let name = "\(label)-\(port)"
+        var attempt = 0
+        while true {
+            attempt += 1
+            let port = Int.random(in: 21_000...29_999)
+            let name = "\(label)-\(port)"
+            do {
+                return try await start(name: name, port: port)
+            } catch {
+                _ = try? await run(["destroy", name])
+                if attempt >= 5 { throw error }
+            }
+        }
+    }
+
+    private static func start(name: String, port: Int) async throws -> OwnCluster {
         let output = try await run(["start", name, String(port)])
         guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("postgres://") }) else {
             throw TestSetupError(description: "ops/pg-cluster start printed no URL: \(output)")
