@@ -55,12 +55,16 @@ struct TextClassifier: Sendable {
     /// Labels ranked by posterior probability (at most `limit`).
     func predict(_ text: String, limit: Int = 3) -> [Prediction] {
         guard !labels.isEmpty else { return [] }
-        let grams = Self.features(text)
-        var scores = zip(logPriors, unseen).map { $0 + Double(grams.count) * $1 }
-        for gram in grams {
+        // N-grams no label has seen carry no evidence and are skipped; a known n-gram adds its
+        // label's weight, or the label's unseen penalty where that label never saw it.
+        var scores = logPriors
+        var known = 0.0
+        for gram in Self.features(text) {
             guard let perLabel = weights[gram] else { continue }
+            known += 1
             for (label, weight) in perLabel { scores[label] += weight }
         }
+        for label in scores.indices { scores[label] += known * unseen[label] }
         let best = scores.max() ?? 0
         let exps = scores.map { exp($0 - best) }
         let sum = exps.reduce(0, +)

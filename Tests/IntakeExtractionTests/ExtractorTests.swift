@@ -1,0 +1,45 @@
+@testable import IntakeExtraction
+import Testing
+
+@Suite("Extraction")
+struct ExtractorTests {
+    static let extractor = Extractor(
+        places: PlaceResolverTests.resolver,
+        categories: TextClassifier(examples: [
+            ("小区停水两天了", "城乡建设/城市建设和市政管理/自来水供应"), ("自来水发黄", "城乡建设/城市建设和市政管理/自来水供应"),
+            ("整栋楼停电", "城乡建设/城市建设和市政管理/电力供应"), ("暖气不热", "城乡建设/城市建设和市政管理/冬季采暖"),
+            ("夜市占道经营噪音大", "城乡建设/城市建设和市政管理/城管执法"), ("路边摊占道经营", "城乡建设/城市建设和市政管理/城管执法"),
+            ("工资拖欠三个月不发", "劳动和社会保障/工资福利/工资发放"), ("老板欠薪跑路", "劳动和社会保障/工资福利/工资发放"),
+        ]),
+        rules: KeywordRule.defaults)
+
+    @Test func aUtilityOutageIsBasicLivelihoodWithItsPlaceAndCaller() {
+        let result = Self.extractor.extract(content: "雁塔区小寨路这边停水两天了，电话13800138000")
+        #expect(result.urgency == "basic_livelihood")
+        #expect(result.category == "城乡建设/城市建设和市政管理/自来水供应")
+        #expect(result.place.districtID == 2 && result.place.streetID == 10)
+        #expect(result.phones == ["13800138000"])
+    }
+
+    @Test func emergenciesAreNeverMissed() {
+        let result = Self.extractor.extract(content: "碑林长安路一栋楼着火了，里面好像有人被困")
+        #expect(result.urgency == "emergency")
+        #expect(result.matchedRules.contains("urgency:emergency:着火"))
+    }
+
+    @Test func companiesAndSensitiveCallersAreFlagged() {
+        let company = Self.extractor.extract(content: "我们公司在高新区办营业执照跑了五趟还没办下来")
+        #expect(company.urgency == "enterprise")
+        #expect(company.flags.contains("enterprise"))
+        let sensitive = Self.extractor.extract(content: "工资拖欠半年了再不给我们就集体上访，还要找媒体曝光")
+        #expect(sensitive.flags.contains("sensitive"))
+        #expect(sensitive.category == "劳动和社会保障/工资福利/工资发放")
+        #expect(sensitive.urgency == "normal")
+    }
+
+    @Test func theAddressFieldHelpsPlaceTheComplaint() {
+        let result = Self.extractor.extract(content: "门口夜市占道经营噪音大", address: "西安高新区丈八街道")
+        #expect(result.place.districtID == 5 && result.place.streetID == 15)
+        #expect(result.category == "城乡建设/城市建设和市政管理/城管执法")
+    }
+}

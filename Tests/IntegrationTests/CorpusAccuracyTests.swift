@@ -1,0 +1,60 @@
+@testable import IntakeExtraction
+import Foundation
+import Logging
+import PostgresNIO
+import Shared
+import Testing
+
+/// The labelled corpus (data/complaints-corpus.tsv) split by id into training and held-out
+/// rows: the extractor trained on the first is scored on the second.
+@Suite("Extraction accuracy on the held-out corpus")
+struct CorpusAccuracyTests {
+    struct Row {
+        let id: String, text: String, district: String, street: String, category: String, urgency: String
+        let enterprise: Bool, sensitive: Bool
+    }
+
+    static func corpus() throws -> [Row] {
+        let text = try String(contentsOf: Repository.root.appendingPathComponent("data/complaints-corpus.tsv"), encoding: .utf8)
+        return text.split(separator: "\n").dropFirst().map { line in
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            return Row(id: f[0], text: f[2], district: f[3], street: f[4], category: f[5], urgency: f[6],
+                       enterprise: f[7] == "1", sensitive: f[8] == "1")
+        }
+    }
+
+    @Test func heldOutAccuracy() async throws {
+        let rows = try Self.corpus()
+        #expect(rows.count >= 300)
+        // Every fifth row is held out; the classifier never sees it.
+        let heldOut = rows.enumerated().filter { $0.offset % 5 == 4 }.map(\.element)
+        let training = rows.enumerated().filter { $0.offset % 5 != 4 }.map(\.element)
+        try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                let places = try await PlaceResolver.load(from: client, logger: db.logger)
+                let names = Dictionary(uniqueKeysWithValues: try await client.all(
+                    "SELECT id, name FROM hotline.jurisdictions", as: (Int, String).self, logger: db.logger))
+                let extractor = Extractor(places: places,
+                                          categories: TextClassifier(examples: training.map { ($0.text, $0.category) }),
+                                          rules: KeywordRule.defaults)
+                var district = 0, category = 0, urgency = 0, placed = 0
+                var misses: [String] = []
+                for row in heldOut {
+                    let result = extractor.extract(content: row.text)
+                    let gotDistrict = result.place.districtID.flatMap { names[$0] } ?? ""
+                    if gotDistrict == row.district { district += 1 }
+                    if !row.district.isEmpty { placed += 1 }
+                    if result.category == row.category { category += 1 }
+                    if result.urgency == row.urgency { urgency += 1 } else { misses.append("\(row.id) \(row.urgency)→\(result.urgency)") }
+                }
+                let n = Double(heldOut.count)
+                // Floors at today's measured level (district 0.95, urgency 0.77, category 0.26 on
+                // 87 held-out rows), so a regression fails; the targets are higher.
+                #expect(Double(district) / n >= 0.9, "district \(district)/\(heldOut.count)")
+                #expect(Double(urgency) / n >= 0.7, "urgency \(urgency)/\(heldOut.count): \(misses.prefix(10))")
+                #expect(Double(category) / n >= 0.2, "category \(category)/\(heldOut.count)")
+                #expect(placed > 0)
+            }
+        }
+    }
+}
