@@ -11,7 +11,16 @@ struct ExtractorTests {
             ("夜市占道经营噪音大", "城乡建设/城市建设和市政管理/城管执法"), ("路边摊占道经营", "城乡建设/城市建设和市政管理/城管执法"),
             ("工资拖欠三个月不发", "劳动和社会保障/工资福利/工资发放"), ("老板欠薪跑路", "劳动和社会保障/工资福利/工资发放"),
         ]),
-        rules: KeywordRule.defaults)
+        rules: [
+            KeywordRule(ruleSet: .urgency, target: "emergency", phrase: "着火"),
+            KeywordRule(ruleSet: .urgency, target: "emergency", phrase: "被困"),
+            KeywordRule(ruleSet: .urgency, target: "basic_livelihood", phrase: "停水"),
+            KeywordRule(ruleSet: .category, target: "城乡建设/城市建设和市政管理/自来水供应", phrase: "停水", weight: 2),
+            KeywordRule(ruleSet: .flag, target: "enterprise", phrase: "我们公司"),
+            KeywordRule(ruleSet: .flag, target: "enterprise", phrase: "营业执照"),
+            KeywordRule(ruleSet: .flag, target: "sensitive", phrase: "集体上访"),
+            KeywordRule(ruleSet: .flag, target: "sensitive", phrase: "找媒体"),
+        ])
 
     @Test func aUtilityOutageIsBasicLivelihoodWithItsPlaceAndCaller() {
         let result = Self.extractor.extract(content: "雁塔区小寨路这边停水两天了，电话13800138000")

@@ -31,12 +31,13 @@ struct CorpusAccuracyTests {
         let training = rows.enumerated().filter { $0.offset % 5 != 4 }.map(\.element)
         try await TestDatabase.with { db in
             try await db.withClient { client async throws in
-                let places = try await PlaceResolver.load(from: client, logger: db.logger)
+                // Places and the keyword rules from the database; the classifier from the training rows only.
+                let loaded = try await Extractor.load(from: client, logger: db.logger)
                 let names = Dictionary(uniqueKeysWithValues: try await client.all(
                     "SELECT id, name FROM hotline.jurisdictions", as: (Int, String).self, logger: db.logger))
-                let extractor = Extractor(places: places,
+                let extractor = Extractor(places: loaded.places,
                                           categories: TextClassifier(examples: training.map { ($0.text, $0.category) }),
-                                          rules: KeywordRule.defaults)
+                                          rules: loaded.rules)
                 var district = 0, category = 0, urgency = 0, placed = 0
                 var misses: [String] = []
                 for row in heldOut {

@@ -1,9 +1,13 @@
 import Shared
 
-// The intake-extraction worker. Its domain handlers arrive with their issue; for now it runs the fleet's
-// ping handler so the whole fleet starts, drains and reports health end to end.
+// The intake-extraction worker: fills in each new ticket (caller, place, category, urgency,
+// flags) and hands it to auto-dispatch in the same transaction.
+let model = ExtractionModel()
 await WorkerProcess.main({
     var worker = try Worker(name: "intake-extraction", queue: "intake-extraction", concurrency: 8)
+    try worker.register(ExtractTicket.self) { job, context in
+        try await ExtractTicketHandler.run(job, context, model: model)
+    }
     try worker.registerPing()
     return worker
 }, defaultHTTPPort: 9401)

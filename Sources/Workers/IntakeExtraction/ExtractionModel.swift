@@ -1,0 +1,45 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Shared
+import Synchronization
+
+extension Extractor {
+    /// Builds the extractor from the database: the jurisdiction tree, the active keyword rules,
+    /// and a classifier trained on every labelled text.
+    static func load(from runner: some SQLRunner, logger: Logger) async throws -> Extractor {
+        let places = try await PlaceResolver.load(from: runner, logger: logger)
+        let rules = try await runner.all(
+            "SELECT rule_set, target, phrase, weight::float8 FROM hotline.extraction_rules WHERE active",
+            as: (String, String, String, Double).self, logger: logger
+        ).compactMap { row in
+            KeywordRule.RuleSet(rawValue: row.0).map { KeywordRule(ruleSet: $0, target: row.1, phrase: row.2, weight: row.3) }
+        }
+        let examples = try await runner.all("""
+            SELECT l.text, c.label FROM hotline.labelled_texts l JOIN hotline.categories c ON c.id = l.category_id
+            """, as: (String, String).self, logger: logger)
+        return Extractor(places: places, categories: TextClassifier(examples: examples.map { ($0.0, $0.1) }), rules: rules)
+    }
+}
+
+/// The extractor this process uses, rebuilt from the database every `refresh` so edited rules
+/// and new corrections take effect without a restart.
+final class ExtractionModel: Sendable {
+    private let state = Mutex<(extractor: Extractor, loadedAt: ContinuousClock.Instant)?>(nil)
+    private let refresh: Duration
+
+    init(refresh: Duration = .seconds(300)) {
+        self.refresh = refresh
+    }
+
+    func current(_ runner: some SQLRunner, logger: Logger) async throws -> Extractor {
+        if let cached = state.withLock({ $0 }), ContinuousClock.now - cached.loadedAt < refresh {
+            return cached.extractor
+        }
+        let extractor = try await Extractor.load(from: runner, logger: logger)
+        state.withLock { $0 = (extractor, .now) }
+        logger.info("extraction model loaded", metadata: ["categories": "\(extractor.categories.knownLabels.count)",
+                                                           "rules": "\(extractor.rules.count)"])
+        return extractor
+    }
+}

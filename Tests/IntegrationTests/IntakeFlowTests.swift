@@ -1,0 +1,90 @@
+@testable import IntakeExtraction
+import Foundation
+import Logging
+import PostgresNIO
+import Shared
+import Testing
+
+/// Channel → submit_ticket → intake-extraction worker → ticket filled in, 'extracted' event,
+/// dispatch job, all in one transaction.
+@Suite("Intake flow")
+struct IntakeFlowTests {
+    /// Loads the corpus through hotline.add_labelled_text (the same path `hotline load-corpus` uses).
+    static func loadCorpus(_ client: PostgresClient, logger: Logger) async throws -> Int {
+        var loaded = 0
+        for row in try CorpusAccuracyTests.corpus() {
+            let id = try await client.first("""
+                SELECT hotline.add_labelled_text('corpus', \(row.id), \(row.text), \(row.category), \(row.urgency),
+                                                 \(row.district), \(row.street), \(row.enterprise), \(row.sensitive))
+                """, as: Int64?.self, logger: logger)
+            if (id ?? nil) != nil { loaded += 1 }
+        }
+        return loaded
+    }
+
+    @Test func aSubmittedTicketIsExtractedAndHandedToDispatch() async throws {
+        try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                #expect(try await Self.loadCorpus(client, logger: db.logger) >= 300)
+                #expect(try await Self.loadCorpus(client, logger: db.logger) == 0, "loading twice adds nothing")
+            }
+            var worker = try Worker(name: "intake-extraction", queue: "intake-extraction")
+            let model = ExtractionModel()
+            try worker.register(ExtractTicket.self) { job, context in try await ExtractTicketHandler.run(job, context, model: model) }
+            try await withWorker(worker, on: db) { queue in
+                let client = queue.client
+                let ticket = try #require(try await client.first("""
+                    SELECT ticket_id FROM hotline.submit_ticket('phone', 'call-0001',
+                        '你好，雁塔区小寨路街道这边从昨天晚上就停水了，到现在还没来水，我电话13800138000', NULL)
+                    """, as: Int64.self, logger: db.logger))
+                try await eventually("ticket extracted") {
+                    let status: String? = try await client.first(
+                        "SELECT status FROM hotline.tickets WHERE id = \(ticket)", as: String.self, logger: db.logger)
+                    return status == "extracted"
+                }
+                let row = try #require(try await client.first("""
+                    SELECT d.name, s.name, t.urgency_class, t.caller_phone, c.label, t.extraction->>'urgency'
+                      FROM hotline.tickets t
+                      LEFT JOIN hotline.jurisdictions d ON d.id = t.district_id
+                      LEFT JOIN hotline.jurisdictions s ON s.id = t.street_id
+                      LEFT JOIN hotline.categories c ON c.id = t.category_id
+                     WHERE t.id = \(ticket)
+                    """, as: (String?, String?, String?, String?, String?, String?).self, logger: db.logger))
+                #expect(row.0 == "雁塔区")
+                #expect(row.1 == "小寨路街道")
+                #expect(row.2 == "basic_livelihood")
+                #expect(row.3 == "13800138000")
+                #expect(row.4 == "城乡建设/城市建设和市政管理/自来水供应")
+                #expect(row.5 == "basic_livelihood")
+                let events = try await client.all(
+                    "SELECT event FROM hotline.ticket_events WHERE ticket_id = \(ticket) ORDER BY seq", as: String.self, logger: db.logger)
+                #expect(events == ["received", "extracted"])
+                let dispatch = try await client.all(
+                    "SELECT kind, priority::int, payload->>'ticket_id' FROM queue.jobs WHERE queue = 'auto-dispatch'",
+                    as: (String, Int, String).self, logger: db.logger)
+                #expect(dispatch.count == 1)
+                #expect(dispatch.first?.0 == "ticket.dispatch" && dispatch.first?.1 == -5 && dispatch.first?.2 == String(ticket))
+                let chain = try await client.first("SELECT ok FROM hotline.verify_ticket_chain(\(ticket))", as: Bool.self, logger: db.logger)
+                #expect(chain == true)
+            }
+        }
+    }
+
+    @Test func badCorpusRowsAreReportedNotDropped() async throws {
+        try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                let error = await #expect(throws: DatabaseError.self) {
+                    try await client.execute(
+                        "SELECT hotline.add_labelled_text('corpus', 'x1', '文本', '不存在/的/分类', 'normal')", logger: db.logger)
+                }
+                #expect(error?.sqlState == "HL030")
+                #expect(error?.message.contains("unknown category") == true)
+                await #expect(throws: DatabaseError.self) {
+                    try await client.execute(
+                        "SELECT hotline.add_labelled_text('corpus', 'x2', '文本', NULL, 'normal', '雁塔区', '文艺路街道')", logger: db.logger)
+                }
+                #expect(try await client.count("SELECT count(*)::int FROM hotline.labelled_texts") == 0)
+            }
+        }
+    }
+}
