@@ -172,27 +172,12 @@ struct LoadCorpus: AsyncParsableCommand {
     @Argument(help: "The TSV file (default data/complaints-corpus.tsv).") var file: String = "data/complaints-corpus.tsv"
 
     func run() async throws {
-        let text = try String(contentsOfFile: file, encoding: .utf8)
-        var rows: [[String]] = []
-        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated().dropFirst() {
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 9 else { throw ValidationError("\(file) line \(number + 1): \(fields.count) fields, expected 9") }
-            rows.append(fields)
-        }
-        let all = rows
+        let rows = try LabelledCorpus.read(path: file)
         let added = try await connection.withClient { client, logger in
             try await client.transaction(logger: logger) { connection in
-                var added = 0
-                for f in all {
-                    let id = try await connection.first("""
-                        SELECT hotline.add_labelled_text('corpus', \(f[0]), \(f[2]), \(f[5]), \(f[6]), \(f[3]), \(f[4]),
-                                                         \(f[7] == "1"), \(f[8] == "1"))
-                        """, as: Int64?.self, logger: logger)
-                    if (id ?? nil) != nil { added += 1 }
-                }
-                return added
+                try await LabelledCorpus.store(rows, on: connection, logger: logger)
             }
         }
-        print("corpus: \(added) example(s) added, \(all.count - added) already present")
+        print("corpus: \(added) example(s) added, \(rows.count - added) already present")
     }
 }

@@ -9,18 +9,8 @@ import Testing
 /// rows: the extractor trained on the first is scored on the second.
 @Suite("Extraction accuracy on the held-out corpus")
 struct CorpusAccuracyTests {
-    struct Row {
-        let id: String, text: String, district: String, street: String, category: String, urgency: String
-        let enterprise: Bool, sensitive: Bool
-    }
-
-    static func corpus() throws -> [Row] {
-        let text = try String(contentsOf: Repository.root.appendingPathComponent("data/complaints-corpus.tsv"), encoding: .utf8)
-        return text.split(separator: "\n").dropFirst().map { line in
-            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            return Row(id: f[0], text: f[2], district: f[3], street: f[4], category: f[5], urgency: f[6],
-                       enterprise: f[7] == "1", sensitive: f[8] == "1")
-        }
+    static func corpus() throws -> [LabelledCorpus.Row] {
+        try LabelledCorpus.read(path: Repository.root.appendingPathComponent("data/complaints-corpus.tsv").path)
     }
 
     @Test func heldOutAccuracy() async throws {

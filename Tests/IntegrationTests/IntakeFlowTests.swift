@@ -9,17 +9,9 @@ import Testing
 /// dispatch job, all in one transaction.
 @Suite("Intake flow")
 struct IntakeFlowTests {
-    /// Loads the corpus through hotline.add_labelled_text (the same path `hotline load-corpus` uses).
+    /// Loads the corpus the way `hotline load-corpus` does.
     static func loadCorpus(_ client: PostgresClient, logger: Logger) async throws -> Int {
-        var loaded = 0
-        for row in try CorpusAccuracyTests.corpus() {
-            let id = try await client.first("""
-                SELECT hotline.add_labelled_text('corpus', \(row.id), \(row.text), \(row.category), \(row.urgency),
-                                                 \(row.district), \(row.street), \(row.enterprise), \(row.sensitive))
-                """, as: Int64?.self, logger: logger)
-            if (id ?? nil) != nil { loaded += 1 }
-        }
-        return loaded
+        try await LabelledCorpus.store(try CorpusAccuracyTests.corpus(), on: client, logger: logger)
     }
 
     @Test func aSubmittedTicketIsExtractedAndHandedToDispatch() async throws {

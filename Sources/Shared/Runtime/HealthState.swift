@@ -14,7 +14,7 @@ public final class HealthState: Sendable {
         var lastDatabaseSuccess: ContinuousClock.Instant?
         var lastDatabaseError: String?
         var listenerConnected = false
-        var listenerReconnects = 0
+        var listenerEverConnected = false
     }
     private let state = Mutex(State())
     private let databaseUp = Gauge(label: "hotline_db_up")
@@ -42,9 +42,11 @@ public final class HealthState: Sendable {
     }
 
     public func listener(connected: Bool) {
+        // Only a connection after an earlier one counts as a reconnect.
         let counted = state.withLock { state -> Bool in
-            let reconnect = connected && !state.listenerConnected && state.listenerReconnects >= 0
+            let reconnect = connected && !state.listenerConnected && state.listenerEverConnected
             state.listenerConnected = connected
+            state.listenerEverConnected = state.listenerEverConnected || connected
             return reconnect
         }
         listenerUp.record(connected ? 1 : 0)

@@ -64,7 +64,7 @@ enum ExtractTicketHandler {
                 return
             }
             let result = extractor.extract(content: ticket.1, address: ticket.2.isEmpty ? nil : ticket.2)
-            let record = ExtractionRecord(result)
+            let record = ExtractionRecord(result).json
             try await connection.execute("""
                 UPDATE hotline.tickets
                    SET status = 'extracted',
@@ -76,11 +76,11 @@ enum ExtractTicketHandler {
                        caller_phone = coalesce(caller_phone, \(result.phones.first)),
                        caller_id_number = coalesce(caller_id_number, \(result.idNumbers.first)),
                        address = coalesce(address, \(result.place.address)),
-                       extraction = \(record.json)::jsonb
+                       extraction = \(record)::jsonb
                  WHERE id = \(id)
                 """, logger: logger)
             try await connection.execute("""
-                SELECT hotline.append_event(\(id), 'process', 'intake-extraction', 'extracted', \(record.json)::jsonb)
+                SELECT hotline.append_event(\(id), 'process', 'intake-extraction', 'extracted', \(record)::jsonb)
                 """, logger: logger)
             let priority: Int16 = result.urgency == "emergency" ? -10 : result.urgency == "basic_livelihood" ? -5 : 0
             try await JobQueue.enqueue([
