@@ -16,7 +16,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Smaller sizes (a quick look, not for the README).") var quick = false
     @Option(help: "Port for the benchmark's own cluster.") var port = 25450
     @Flag(help: "Skip the PgQueuer and pgbench references.") var noReferences = false
-    @Option(help: "Only these sections (enqueue, drain, latency, claim, pgqueuer, raw), comma-separated.") var only: String?
+    @Option(help: "Only these sections (enqueue, drain, latency, claim, intake, pgqueuer, raw), comma-separated.") var only: String?
 
     func run() async throws {
         var logger = Logger(label: "bench")
@@ -51,6 +51,7 @@ struct RunCommand: AsyncParsableCommand {
             if wanted("drain") { try await bench.drain(into: &report) }
             if wanted("latency") { try await bench.latency(into: &report) }
             if wanted("claim") { try await bench.claimTime(into: &report) }
+            if wanted("intake") { try await bench.intake(into: &report) }
             if !noReferences && wanted("pgqueuer") { await bench.pgQueuer(server: server, into: &report) }
             if !noReferences && wanted("raw") { await bench.rawLimit(server: server, into: &report) }
         }
@@ -317,16 +318,23 @@ struct Bench: Sendable {
     // MARK: helpers
 
     private func spawnWorker(queue: String, environment extra: [String: String]) throws -> ChildProcess {
+        try spawn(arguments: ["worker", "--queue", queue], log: "bench-\(queue).log", environment: extra)
+    }
+
+    /// Starts this binary (or a sibling executable of the same build, e.g. `intake-extraction`)
+    /// against the benchmark database, its output in .local/<log>.
+    func spawn(sibling: String? = nil, arguments: [String], log: String, environment extra: [String: String]) throws -> ChildProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = url.urlString
         environment["HOTLINE_HTTP_PORT"] = "off"
         environment["HOTLINE_LOG_LEVEL"] = "error"
         for (key, value) in extra { environment[key] = value }
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let own = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let exe = sibling.map { own.deletingLastPathComponent().appendingPathComponent($0).path } ?? own.path
         let logs = root.appendingPathComponent(".local")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        let log = logs.appendingPathComponent("bench-\(queue).log").path
-        return try ChildProcess(executable: exe, arguments: ["worker", "--queue", queue], environment: environment, outputPath: log)
+        return try ChildProcess(executable: exe, arguments: arguments, environment: environment,
+                                outputPath: logs.appendingPathComponent(log).path)
     }
 
     private func waitForWorkers(queue: String, count: Int) async throws {

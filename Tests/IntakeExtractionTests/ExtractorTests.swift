@@ -5,12 +5,12 @@ import Testing
 struct ExtractorTests {
     static let extractor = Extractor(
         places: PlaceResolverTests.resolver,
-        categories: TextClassifier(examples: [
+        training: [
             ("小区停水两天了", "城乡建设/城市建设和市政管理/自来水供应"), ("自来水发黄", "城乡建设/城市建设和市政管理/自来水供应"),
             ("整栋楼停电", "城乡建设/城市建设和市政管理/电力供应"), ("暖气不热", "城乡建设/城市建设和市政管理/冬季采暖"),
             ("夜市占道经营噪音大", "城乡建设/城市建设和市政管理/城管执法"), ("路边摊占道经营", "城乡建设/城市建设和市政管理/城管执法"),
             ("工资拖欠三个月不发", "劳动和社会保障/工资福利/工资发放"), ("老板欠薪跑路", "劳动和社会保障/工资福利/工资发放"),
-        ]),
+        ].map { Extractor.Example(text: $0.0, category: $0.1, urgency: nil) },
         rules: [
             KeywordRule(ruleSet: .urgency, target: "emergency", phrase: "着火"),
             KeywordRule(ruleSet: .urgency, target: "emergency", phrase: "被困"),
@@ -18,6 +18,7 @@ struct ExtractorTests {
             KeywordRule(ruleSet: .category, target: "城乡建设/城市建设和市政管理/自来水供应", phrase: "停水", weight: 2),
             KeywordRule(ruleSet: .flag, target: "enterprise", phrase: "我们公司"),
             KeywordRule(ruleSet: .flag, target: "enterprise", phrase: "营业执照"),
+            KeywordRule(ruleSet: .urgency, target: "enterprise", phrase: "营业执照"),
             KeywordRule(ruleSet: .flag, target: "sensitive", phrase: "集体上访"),
             KeywordRule(ruleSet: .flag, target: "sensitive", phrase: "找媒体"),
         ])

