@@ -79,6 +79,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "AutoDispatchTests",
+            dependencies: ["AutoDispatch"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SharedTests",
             dependencies: ["Shared",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -88,7 +93,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Shared", "IntakeExtraction",
+            dependencies: ["Shared", "IntakeExtraction", "AutoDispatch",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -1,9 +1,14 @@
 import Shared
 
-// The auto-dispatch worker. Its domain handlers arrive with their issue; for now it runs the fleet's
-// ping handler so the whole fleet starts, drains and reports health end to end.
+// The auto-dispatch worker: decides who handles each extracted (or returned) ticket — lead,
+// co-handlers, cc — from the dispatch rules and the ticket's place, and records the round with
+// its SLA timers and notifications, or puts the ticket in front of a human dispatcher.
+let model = DispatchModel()
 await WorkerProcess.main({
     var worker = try Worker(name: "auto-dispatch", queue: "auto-dispatch", concurrency: 8)
+    try worker.register(DispatchTicket.self) { job, context in
+        try await DispatchTicketHandler.run(job, context, model: model)
+    }
     try worker.registerPing()
     return worker
 }, defaultHTTPPort: 9402)

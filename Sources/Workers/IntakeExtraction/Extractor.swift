@@ -38,6 +38,7 @@ struct Extractor: Sendable {
     let categories: TextClassifier
     let urgencies: TextClassifier
     let rules: [KeywordRule]
+    private let ruleMatcher: PhraseMatcher
 
     init(places: PlaceResolver, training: [Example], rules: [KeywordRule]) {
         self.places = places
@@ -45,6 +46,7 @@ struct Extractor: Sendable {
         self.categories = TextClassifier(examples: training.compactMap { e in e.category.map { (e.text, $0) } }, ignoring: places.names)
         self.urgencies = TextClassifier(examples: training.compactMap { e in e.urgency.map { (e.text, $0) } }, ignoring: places.names)
         self.rules = rules
+        self.ruleMatcher = PhraseMatcher(rules.map(\.phrase))
     }
 
     /// Categories whose complaints are basic livelihood (水电气热) and go straight to the utility.
@@ -66,7 +68,7 @@ struct Extractor: Sendable {
         result.idNumbers = caller.idNumbers
         result.place = places.resolve(address.map { $0 + "，" + content } ?? content)
 
-        let fired = rules.filter { text.contains($0.phrase) }
+        let fired = Set(ruleMatcher.matches(in: text).map(\.phrase)).sorted().map { rules[$0] }
         result.matchedRules = fired.map { "\($0.ruleSet.rawValue):\($0.target):\($0.phrase)" }
         func votes(_ set: KeywordRule.RuleSet) -> [String: Double] {
             fired.filter { $0.ruleSet == set }.reduce(into: [:]) { $0[$1.target, default: 0] += $1.weight }

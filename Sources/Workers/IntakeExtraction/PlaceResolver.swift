@@ -35,6 +35,7 @@ struct PlaceResolver: Sendable {
     private let nodes: [Int: Jurisdiction]
     /// Surface forms, longest first.
     private let forms: [(text: String, id: Int)]
+    private let matcher: PhraseMatcher
 
     init(_ jurisdictions: [Jurisdiction]) {
         nodes = Dictionary(uniqueKeysWithValues: jurisdictions.map { ($0.id, $0) })
@@ -45,6 +46,7 @@ struct PlaceResolver: Sendable {
             }
         }
         self.forms = forms.sorted { $0.0.count > $1.0.count }
+        self.matcher = PhraseMatcher(self.forms.map(\.text))
     }
 
     /// Every place name and alias (and the city's), longest first: what the classifiers ignore.
@@ -54,22 +56,22 @@ struct PlaceResolver: Sendable {
 
     private struct Mention {
         let node: Jurisdiction
-        let range: Range<String.Index>
+        let range: Range<Int>
     }
 
     func resolve(_ text: String) -> ResolvedPlace {
-        var taken: [Range<String.Index>] = []
+        let scalars = Array(text.unicodeScalars)
+        var taken: [Range<Int>] = []
         var mentions: [Mention] = []
-        for (form, id) in forms {
-            var start = text.startIndex
-            while start < text.endIndex, let range = text.range(of: form, range: start..<text.endIndex) {
-                start = range.upperBound
-                // A longer mention hides a shorter one inside it; the same words can still name
-                // several places (same-named streets), which all count.
-                if taken.contains(where: { $0.overlaps(range) && $0 != range }) { continue }
-                taken.append(range)
-                if let node = nodes[id] { mentions.append(Mention(node: node, range: range)) }
-            }
+        // Longest forms first (then text order), as a reader would.
+        let found = matcher.matches(in: scalars).sorted { ($0.length, -$0.start) > ($1.length, -$1.start) }
+        for match in found {
+            let range = match.start..<match.end
+            // A longer mention hides a shorter one inside it; the same words can still name
+            // several places (same-named streets), which all count.
+            if taken.contains(where: { $0.overlaps(range) && $0 != range }) { continue }
+            taken.append(range)
+            if let node = nodes[forms[match.phrase].id] { mentions.append(Mention(node: node, range: range)) }
         }
         mentions.sort { $0.range.lowerBound < $1.range.lowerBound }
         guard !mentions.isEmpty else { return ResolvedPlace(confidence: 0) }
@@ -102,7 +104,8 @@ struct PlaceResolver: Sendable {
                 place.confidence = 0.8
             }
         }
-        place.address = Self.clause(in: text, from: mentions[0].range.lowerBound)
+        let start = text.unicodeScalars.index(text.unicodeScalars.startIndex, offsetBy: mentions[0].range.lowerBound)
+        place.address = Self.clause(in: text, from: start)
         return place
     }
 

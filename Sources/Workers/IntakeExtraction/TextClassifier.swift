@@ -20,31 +20,34 @@ struct TextClassifier: Sendable {
     /// tenths of each other, so they are scaled before the softmax.
     static let sharpness = 25.0
 
+    /// An n-gram as a number: one scalar, or two scalars packed (hashing Strings was the cost).
+    typealias Gram = UInt64
+
     private let labels: [String]
-    private let idf: [String: Double]
+    private let idf: [Gram: Double]
     /// n-gram → (label index, weight of the n-gram in that label's unit-length centroid).
-    private let centroids: [String: [(Int, Double)]]
-    private let ignored: [String]
+    private let centroids: [Gram: [(Int, Double)]]
+    private let ignored: PhraseMatcher
 
     var knownLabels: [String] { labels }
 
     init(examples: [(text: String, label: String)], ignoring: [String] = []) {
-        let ignored = ignoring.filter { !$0.isEmpty }.sorted { $0.count > $1.count }
+        let ignored = PhraseMatcher(ignoring.filter { !$0.isEmpty })
         let labels = Array(Set(examples.map(\.label))).sorted()
         let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         let documents = examples.map { (Self.features($0.text, ignoring: ignored), index[$0.label]!) }
-        var frequency: [String: Int] = [:]
+        var frequency: [Gram: Int] = [:]
         for (grams, _) in documents { for gram in grams { frequency[gram, default: 0] += 1 } }
         let total = Double(documents.count)
         let idf = frequency.mapValues { log(total / Double(1 + $0)) + 1 }
 
-        var sums = Array(repeating: [String: Double](), count: labels.count)
+        var sums = Array(repeating: [Gram: Double](), count: labels.count)
         for (grams, label) in documents {
             let norm = sqrt(grams.reduce(0) { $0 + idf[$1]! * idf[$1]! })
             guard norm > 0 else { continue }
             for gram in grams { sums[label][gram, default: 0] += idf[gram]! / norm }
         }
-        var centroids: [String: [(Int, Double)]] = [:]
+        var centroids: [Gram: [(Int, Double)]] = [:]
         for (label, sum) in sums.enumerated() {
             let norm = sqrt(sum.values.reduce(0) { $0 + $1 * $1 })
             guard norm > 0 else { continue }
@@ -90,36 +93,50 @@ struct TextClassifier: Sendable {
 
     /// Character 1- and 2-grams of the normalised text with `ignoring` phrases removed (each
     /// counted once per text).
-    static func features(_ text: String, ignoring: [String] = []) -> Set<String> {
-        var text = text
-        for phrase in ignoring where text.contains(phrase) {
-            text = text.replacingOccurrences(of: phrase, with: " ")
+    static func features(_ text: String, ignoring: PhraseMatcher? = nil) -> Set<Gram> {
+        var scalars = Array(text.unicodeScalars)
+        if let ignoring {
+            var keep = Array(repeating: true, count: scalars.count)
+            for match in ignoring.matches(in: scalars) { for i in match.start..<match.end { keep[i] = false } }
+            scalars = zip(scalars, keep).compactMap { $1 ? $0 : nil }
         }
-        let chars = normalise(text)
-        var grams = Set<String>()
+        let chars = normalise(scalars)
+        var grams = Set<Gram>()
         grams.reserveCapacity(chars.count * 2)
         for i in chars.indices {
-            grams.insert(String(chars[i]))
-            if i + 1 < chars.count { grams.insert(String(chars[i...(i + 1)])) }
+            grams.insert(Gram(chars[i]))
+            if i + 1 < chars.count { grams.insert(Gram(chars[i]) << 32 | Gram(chars[i + 1])) }
         }
         return grams
     }
 
+    /// The key of a one- or two-character gram (for tests and inspection).
+    static func gram(_ text: String) -> Gram {
+        let chars = normalise(Array(text.unicodeScalars))
+        return chars.count == 1 ? Gram(chars[0]) : Gram(chars[0]) << 32 | Gram(chars[1])
+    }
+
     /// Full-width forms folded to ASCII, letters lower-cased, digits folded to "0", and
     /// punctuation and spaces dropped: what varies between callers but not between matters.
-    static func normalise(_ text: String) -> [Character] {
-        var out: [Character] = []
-        out.reserveCapacity(text.count)
-        for scalar in text.unicodeScalars {
+    static func normalise(_ scalars: [Unicode.Scalar]) -> [UInt32] {
+        var out: [UInt32] = []
+        out.reserveCapacity(scalars.count)
+        for scalar in scalars {
             var value = scalar.value
             if (0xFF01...0xFF5E).contains(value) { value -= 0xFEE0 }
-            guard let folded = Unicode.Scalar(value) else { continue }
-            if ("0"..."9").contains(folded) {
-                out.append("0")
-            } else if folded.properties.isAlphabetic {
-                out.append(Character(String(folded).lowercased()))
+            switch value {
+            case 0x30...0x39: out.append(0x30)                        // every digit is "0"
+            case 0x41...0x5A: out.append(value + 0x20)                // ASCII lower case
+            case 0x61...0x7A: out.append(value)
+            case ..<0x80: continue                                     // ASCII punctuation, spaces
+            default:
+                if let folded = Unicode.Scalar(value), folded.properties.isAlphabetic { out.append(value) }
             }
         }
         return out
+    }
+
+    static func normalise(_ text: String) -> String {
+        String(String.UnicodeScalarView(normalise(Array(text.unicodeScalars)).compactMap(Unicode.Scalar.init)))
     }
 }

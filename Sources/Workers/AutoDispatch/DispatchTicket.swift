@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Shared
+import Synchronization
+
+/// The job intake-extraction (and a unit's return) enqueues for a ticket to (re)dispatch.
+struct DispatchTicket: JobPayload {
+    static let kind = "ticket.dispatch"
+    let ticketID: Int64
+    enum CodingKeys: String, CodingKey { case ticketID = "ticket_id" }
+}
+
+extension Planner {
+    /// The rules, units and settings as the database has them now.
+    static func load(from runner: some SQLRunner, logger: Logger) async throws -> Planner {
+        let rules = try await runner.all("""
+            SELECT id, category_prefix, urgency_class, channel, keyword, responsibility, lead_unit, co_handlers, cc, skip_level, priority
+              FROM hotline.dispatch_rules WHERE active
+            """, as: (Int, String?, String?, String?, String?, String, String?, [String], [String], Bool, Int).self, logger: logger)
+            .compactMap { r in
+                DispatchRule.Responsibility(rawValue: r.5).map {
+                    DispatchRule(id: r.0, categoryPrefix: r.1, urgency: r.2, channel: r.3, keyword: r.4, responsibility: $0,
+                                 leadUnit: r.6, coHandlers: r.7, cc: r.8, skipLevel: r.9, priority: r.10)
+                }
+            }
+        let units = try await runner.all(
+            "SELECT code, name, level, kind, jurisdiction_id FROM hotline.handling_units WHERE active ORDER BY id",
+            as: (String, String, String, String, Int).self, logger: logger
+        ).map { Unit(code: $0.0, name: $0.1, level: $0.2, kind: $0.3, jurisdictionID: $0.4) }
+        let values = try await runner.first("""
+            SELECT (hotline.setting('dispatch.min_confidence'))::float8, (hotline.setting('dispatch.buck_passing_returns'))::int,
+                   hotline.setting('enterprise.liaison_unit') #>> '{}'
+            """, as: (Double, Int, String?).self, logger: logger)
+        var settings = DispatchSettings()
+        if let values { settings = DispatchSettings(minConfidence: values.0, buckPassingReturns: values.1, enterpriseLiaison: values.2) }
+        return Planner(rules: rules, units: UnitDirectory(units), settings: settings)
+    }
+}
+
+/// The planner this process uses, reloaded every `refresh` so edited rules apply without a restart.
+final class DispatchModel: Sendable {
+    private let state = Mutex<(planner: Planner, loadedAt: ContinuousClock.Instant)?>(nil)
+    private let refresh: Duration
+
+    init(refresh: Duration = .seconds(60)) { self.refresh = refresh }
+
+    func current(_ runner: some SQLRunner, logger: Logger) async throws -> Planner {
+        if let cached = state.withLock({ $0 }), ContinuousClock.now - cached.loadedAt < refresh { return cached.planner }
+        let planner = try await Planner.load(from: runner, logger: logger)
+        state.withLock { $0 = (planner, .now) }
+        logger.info("dispatch rules loaded", metadata: ["rules": "\(planner.rules.count)", "units": "\(planner.units.byCode.count)"])
+        return planner
+    }
+}
+
+enum DispatchTicketHandler {
+    /// Plans the ticket and records the plan in the job's own transaction: a dispatch round
+    /// (`hotline.record_dispatch`) or a place in the dispatcher queue. A ticket already
+    /// dispatched, closed or waiting for a dispatcher is left alone.
+    static func run(_ job: DispatchTicket, _ context: JobContext, model: DispatchModel) async throws {
+        let logger = context.logger
+        let planner = try await model.current(context.client, logger: logger)
+        let id = job.ticketID
+        try await context.transaction { connection in
+            guard let row = try await connection.first("""
+                SELECT t.status, t.channel, t.content, c.label, coalesce((t.extraction->>'category_confidence')::float8, 0),
+                       coalesce(t.urgency_class, 'normal'), t.district_id, t.street_id, t.is_enterprise, t.returns,
+                       EXISTS (SELECT 1 FROM hotline.dispatcher_queue q WHERE q.ticket_id = t.id AND q.status = 'waiting')
+                  FROM hotline.tickets t LEFT JOIN hotline.categories c ON c.id = t.category_id
+                 WHERE t.id = \(id) FOR UPDATE OF t
+                """, as: (String, String, String, String?, Double, String, Int?, Int?, Bool, Int, Bool).self, logger: logger)
+            else {
+                throw JobFailure.permanent("ticket \(id) does not exist")
+            }
+            guard ["extracted", "returned", "reopened"].contains(row.0), !row.10 else {
+                logger.info("ticket not waiting for dispatch; nothing to do", metadata: ["ticket_id": "\(id)", "status": "\(row.0)"])
+                return
+            }
+            var facts = DispatchTicketFacts(channel: row.1, content: row.2, category: row.3, categoryConfidence: row.4,
+                                            urgency: row.5, districtID: row.6, streetID: row.7, isEnterprise: row.8, returns: row.9)
+            let returned = try await connection.all("""
+                SELECT u.code, s.code FROM hotline.assignments a
+                  JOIN hotline.handling_units u ON u.id = a.unit_id
+                  LEFT JOIN hotline.handling_units s ON s.id = a.suggested_unit_id
+                 WHERE a.ticket_id = \(id) AND a.status = 'returned' AND a.role = 'lead'
+                 ORDER BY a.returned_at
+                """, as: (String, String?).self, logger: logger)
+            facts.excludedUnits = Set(returned.map(\.0))
+            facts.suggestedUnit = returned.last?.1
+
+            let plan = planner.plan(facts)
+            switch plan {
+            case let .dispatch(lead, coHandlers, cc, linkage, ruleID, why):
+                let json = try Self.json(PlanRecord(lead: lead, coHandlers: coHandlers, cc: cc, linkage: linkage, ruleID: ruleID,
+                                                    why: why, category: facts.category))
+                let round = try await connection.first(
+                    "SELECT hotline.record_dispatch(\(id), 'process', 'auto-dispatch', \(json)::jsonb)", as: Int.self, logger: logger)
+                logger.info("ticket dispatched", metadata: ["ticket_id": "\(id)", "lead": "\(lead)", "round": "\(round ?? 0)"])
+            case let .dispatcher(reasons, candidates):
+                try await connection.execute(
+                    "SELECT hotline.queue_for_dispatcher(\(id), \(reasons), \(try Self.json(candidates))::jsonb)", logger: logger)
+                logger.info("ticket needs a dispatcher", metadata: ["ticket_id": "\(id)", "reasons": "\(reasons.joined(separator: ","))"])
+            }
+        }
+    }
+
+    struct PlanRecord: Encodable {
+        var lead: String
+        var coHandlers: [String]
+        var cc: [String]
+        var linkage: [String]
+        var ruleID: Int?
+        var why: String
+        var category: String?
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
