@@ -41,12 +41,7 @@ extension Bench {
                    "Extractor.extract alone, no database")
 
         note("intake: loading the corpus as training data")
-        _ = try await LabelledCorpus.store(rows, on: client, logger: logger)
-        // A plain table: the pool's connections must all see it.
-        try await client.execute("CREATE TABLE IF NOT EXISTS bench_texts (i int PRIMARY KEY, text text NOT NULL)", logger: logger)
-        for (index, row) in rows.enumerated() {
-            try await client.execute("INSERT INTO bench_texts VALUES (\(index), \(row.text)) ON CONFLICT DO NOTHING", logger: logger)
-        }
+        try await prepareTexts()
         for (run, processes) in [1, 2].enumerated() {
             try await intakeDrain(processes: processes, tickets: quick ? 3_000 : 20_000, texts: rows.count,
                                   phoneBase: (run + 1) * 10_000_000, into: &report)
