@@ -200,21 +200,18 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'HL052', MESSAGE = format('no category %s', p_category_id);
         END IF;
     END IF;
+    -- Keyword hits and category first; the title similarity (the costly part) only for those.
     RETURN QUERY
-    SELECT s.id, s.code, s.title, s.score::real FROM (
-        SELECT a.id, a.code, a.title, kw.hits,
-               kw.hits
-               + CASE WHEN a.category_id = p_category_id THEN 1.5
-                      WHEN c.level1 = v_cat.level1 AND c.level2 = v_cat.level2 THEN 0.5 ELSE 0 END
-               + 2 * hotline.text_similarity(a.title, left(p_text, 500)) AS score,
-               (a.category_id = p_category_id) AS same_category
-          FROM hotline.kb_articles a
-          LEFT JOIN hotline.categories c ON c.id = a.category_id
-          CROSS JOIN LATERAL (SELECT count(*) AS hits FROM unnest(a.keywords) k
-                               WHERE p_text IS NOT NULL AND length(k) > 0 AND strpos(p_text, k) > 0) kw
-         WHERE a.active) s
-     WHERE s.hits > 0 OR s.same_category
-     ORDER BY s.score DESC, s.id
+    SELECT s.id, s.code, s.title,
+           (s.hits + CASE WHEN s.category_id = p_category_id THEN 1.5
+                          WHEN c.level1 = v_cat.level1 AND c.level2 = v_cat.level2 THEN 0.5 ELSE 0 END
+            + 2 * hotline.text_similarity(s.title, left(p_text, 500)))::real AS score
+      FROM (SELECT a.id, a.code, a.title, a.category_id,
+                   (SELECT count(*) FROM unnest(a.keywords) k WHERE p_text IS NOT NULL AND length(k) > 0 AND strpos(p_text, k) > 0) AS hits
+              FROM hotline.kb_articles a WHERE a.active) s
+      LEFT JOIN hotline.categories c ON c.id = s.category_id
+     WHERE s.hits > 0 OR s.category_id = p_category_id
+     ORDER BY 4 DESC, s.id
      LIMIT p_limit;
 END
 $$;

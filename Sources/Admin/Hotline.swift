@@ -9,8 +9,8 @@ import Shared
 struct Hotline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hotline",
-        abstract: "Operate the hotline fleet's database: migrations, queue status, jobs.",
-        subcommands: [Migrate.self, Status.self, Enqueue.self, Dead.self, Cancel.self, LoadCorpus.self])
+        abstract: "Operate the hotline fleet's database: migrations, queue status, jobs, tickets.",
+        subcommands: [Migrate.self, Status.self, Enqueue.self, Dead.self, Cancel.self, LoadCorpus.self, Submit.self, Tickets.self])
 }
 
 struct Connection: ParsableArguments {

@@ -13,7 +13,7 @@ extension Bench {
         let texts = try await client.first("SELECT count(*)::int FROM bench_texts", as: Int.self, logger: logger) ?? 0
         let seconds = quick ? 4 : 10
         for rate in [50, 200] {
-            try await withFleet(processes: 1, run: "lat\(rate)") {
+            try await withFleet(processes: 1, run: "lat\(rate)", phoneBase: rate * 1000) {
                 let latencies = try await steady(rate: rate, seconds: seconds, run: "lat\(rate)", texts: texts)
                 report.add("dispatch", "submit → dispatched, p50 / p99 / max (ms), \(rate) tickets/s",
                            "\(Self.ms(Self.percentile(latencies, 0.5))) / \(Self.ms(Self.percentile(latencies, 0.99))) / \(Self.ms(latencies.last ?? 0))",
@@ -22,11 +22,11 @@ extension Bench {
         }
         let backlog = quick ? 2_000 : 10_000
         for processes in [1, 2] {
-            try await withFleet(processes: processes, run: "sus\(processes)") {
+            try await withFleet(processes: processes, run: "sus\(processes)", phoneBase: processes * 100) {
                 let start = ContinuousClock.now
                 try await client.execute("""
                     SELECT count(*) FROM generate_series(0, \(backlog - 1)) g JOIN bench_texts t ON t.i = g % \(texts),
-                           LATERAL hotline.submit_ticket('web', 'sus\(processes)-' || g, t.text, '137' || lpad((g + \(processes) * 1000000)::text, 8, '0')) s
+                           LATERAL hotline.submit_ticket('web', \("sus\(processes)-") || g, t.text, '137' || lpad((g + \(processes * 1_000_000))::text, 8, '0')) s
                     """, logger: logger)
                 try await waitPlaced(prefix: "sus\(processes)-", count: backlog)
                 let rate = Double(backlog) / (ContinuousClock.now - start).seconds
@@ -49,7 +49,7 @@ extension Bench {
     }
 
     /// Runs `body` with `processes` intake-extraction and as many auto-dispatch processes, warmed up.
-    private func withFleet(processes: Int, run: String, _ body: () async throws -> Void) async throws {
+    private func withFleet(processes: Int, run: String, phoneBase: Int, _ body: () async throws -> Void) async throws {
         note("dispatch: \(run) with \(processes) + \(processes) worker processes")
         let environment = ["HOTLINE_CONCURRENCY": "16", "HOTLINE_CLAIM_BATCH": "16", "HOTLINE_DB_POOL_SIZE": "12"]
         var workers: [ChildProcess] = []
@@ -60,7 +60,7 @@ extension Bench {
         }
         try await client.execute("""
             SELECT count(*) FROM generate_series(0, 15) g JOIN bench_texts t ON t.i = g,
-                   LATERAL hotline.submit_ticket('web', 'warm-\(run)-' || g, t.text, '136' || lpad((g + \(run.utf8.reduce(0) { $0 &* 31 &+ Int($1) } % 9_000_000))::text, 8, '0')) s
+                   LATERAL hotline.submit_ticket('web', \("warm-\(run)-") || g, t.text, '136' || lpad((g + \(phoneBase))::text, 8, '0')) s
             """, logger: logger)
         try await waitPlaced(prefix: "warm-\(run)-", count: 16)
         try await body()

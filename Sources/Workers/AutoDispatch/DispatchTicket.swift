@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import PostgresNIO
 import Shared
-import Synchronization
 
 /// The job intake-extraction (and a unit's return) enqueues for a ticket to (re)dispatch.
 struct DispatchTicket: JobPayload {
@@ -38,17 +37,23 @@ extension Planner {
     }
 }
 
-/// The planner this process uses, reloaded every `refresh` so edited rules apply without a restart.
-final class DispatchModel: Sendable {
-    private let state = Mutex<(planner: Planner, loadedAt: ContinuousClock.Instant)?>(nil)
+/// The planner this process uses, reloaded every `refresh` so edited rules apply without a
+/// restart; one load at a time.
+actor DispatchModel {
+    private var current: (planner: Planner, loadedAt: ContinuousClock.Instant)?
+    private var loading: Task<Planner, any Error>?
     private let refresh: Duration
 
     init(refresh: Duration = .seconds(60)) { self.refresh = refresh }
 
-    func current(_ runner: some SQLRunner, logger: Logger) async throws -> Planner {
-        if let cached = state.withLock({ $0 }), ContinuousClock.now - cached.loadedAt < refresh { return cached.planner }
-        let planner = try await Planner.load(from: runner, logger: logger)
-        state.withLock { $0 = (planner, .now) }
+    func current(_ client: PostgresClient, logger: Logger) async throws -> Planner {
+        if let current, ContinuousClock.now - current.loadedAt < refresh { return current.planner }
+        if let loading { return try await loading.value }
+        let task = Task { try await Planner.load(from: client, logger: logger) }
+        loading = task
+        defer { loading = nil }
+        let planner = try await task.value
+        current = (planner, .now)
         logger.info("dispatch rules loaded", metadata: ["rules": "\(planner.rules.count)", "units": "\(planner.units.byCode.count)"])
         return planner
     }

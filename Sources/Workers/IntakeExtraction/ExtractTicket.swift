@@ -34,7 +34,7 @@ struct ExtractionRecord: Codable, Equatable {
         urgencyConfidence = extraction.urgencyConfidence
         flags = extraction.flags.sorted()
         rules = extraction.matchedRules
-        model = "char-ngram-nb+rules"
+        model = "char-ngram-centroid+rules"
     }
 
     var json: String {

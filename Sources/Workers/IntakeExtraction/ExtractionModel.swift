@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import PostgresNIO
 import Shared
-import Synchronization
 
 extension Extractor {
     /// Builds the extractor from the database: the jurisdiction tree, the active keyword rules,
@@ -25,21 +24,25 @@ extension Extractor {
 }
 
 /// The extractor this process uses, rebuilt from the database every `refresh` so edited rules
-/// and new corrections take effect without a restart.
-final class ExtractionModel: Sendable {
-    private let state = Mutex<(extractor: Extractor, loadedAt: ContinuousClock.Instant)?>(nil)
+/// and new corrections take effect without a restart. One load at a time: handlers that need
+/// the model while it loads wait for that load instead of each training their own.
+actor ExtractionModel {
+    private var current: (extractor: Extractor, loadedAt: ContinuousClock.Instant)?
+    private var loading: Task<Extractor, any Error>?
     private let refresh: Duration
 
     init(refresh: Duration = .seconds(300)) {
         self.refresh = refresh
     }
 
-    func current(_ runner: some SQLRunner, logger: Logger) async throws -> Extractor {
-        if let cached = state.withLock({ $0 }), ContinuousClock.now - cached.loadedAt < refresh {
-            return cached.extractor
-        }
-        let extractor = try await Extractor.load(from: runner, logger: logger)
-        state.withLock { $0 = (extractor, .now) }
+    func current(_ client: PostgresClient, logger: Logger) async throws -> Extractor {
+        if let current, ContinuousClock.now - current.loadedAt < refresh { return current.extractor }
+        if let loading { return try await loading.value }
+        let task = Task { try await Extractor.load(from: client, logger: logger) }
+        loading = task
+        defer { loading = nil }
+        let extractor = try await task.value
+        current = (extractor, .now)
         logger.info("extraction model loaded", metadata: ["categories": "\(extractor.categories.knownLabels.count)",
                                                            "rules": "\(extractor.rules.count)"])
         return extractor

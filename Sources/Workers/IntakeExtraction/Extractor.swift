@@ -49,14 +49,6 @@ struct Extractor: Sendable {
         self.ruleMatcher = PhraseMatcher(rules.map(\.phrase))
     }
 
-    /// Categories whose complaints are basic livelihood (水电气热) and go straight to the utility.
-    /// (Urgency comes from rules only: with little training data the classifier leans to these
-    /// large categories, and a wrong 24-hour class is worse than a missed one.)
-    static let utilityCategories: Set<String> = [
-        "城乡建设/城市建设和市政管理/自来水供应", "城乡建设/城市建设和市政管理/电力供应",
-        "城乡建设/城市建设和市政管理/燃气供应", "城乡建设/城市建设和市政管理/冬季采暖",
-    ]
-
     /// What one category rule of weight 1 adds to a cosine similarity (typically 0.1–0.5).
     static let ruleBonus = 0.05
 
