@@ -179,8 +179,8 @@ COMMENT ON TABLE hotline.kb_articles IS 'Knowledge-base articles operators read 
 CREATE INDEX kb_articles_category_idx ON hotline.kb_articles (category_id) WHERE active;
 
 -- Articles ranked for a complaint text and/or category: each keyword found in the text scores
--- 1, the same category 1.5 (same level-2 group 0.5), title similarity up to 2. Only articles
--- with a keyword hit or a category match are returned.
+-- 1, the same category 1.5, the same level-2 group 0.5. Only articles with a keyword hit or a
+-- category match are returned. (Kept to plain string tests: it runs for every new ticket.)
 --   HL050 limit outside 1–50   HL051 neither text nor category given   HL052 unknown category
 CREATE FUNCTION hotline.search_kb(p_text text, p_category_id integer DEFAULT NULL, p_limit integer DEFAULT 5)
 RETURNS TABLE (article_id integer, code text, title text, score real)
@@ -200,12 +200,10 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'HL052', MESSAGE = format('no category %s', p_category_id);
         END IF;
     END IF;
-    -- Keyword hits and category first; the title similarity (the costly part) only for those.
     RETURN QUERY
     SELECT s.id, s.code, s.title,
            (s.hits + CASE WHEN s.category_id = p_category_id THEN 1.5
-                          WHEN c.level1 = v_cat.level1 AND c.level2 = v_cat.level2 THEN 0.5 ELSE 0 END
-            + 2 * hotline.text_similarity(s.title, left(p_text, 500)))::real AS score
+                          WHEN c.level1 = v_cat.level1 AND c.level2 = v_cat.level2 THEN 0.5 ELSE 0 END)::real AS score
       FROM (SELECT a.id, a.code, a.title, a.category_id,
                    (SELECT count(*) FROM unnest(a.keywords) k WHERE p_text IS NOT NULL AND length(k) > 0 AND strpos(p_text, k) > 0) AS hits
               FROM hotline.kb_articles a WHERE a.active) s

@@ -33,7 +33,8 @@ struct DispatchTests {
     static func dispatchWorker() throws -> Worker {
         var worker = try Worker(name: "auto-dispatch", queue: "auto-dispatch")
         let model = DispatchModel()
-        try worker.register(DispatchTicket.self) { job, context in try await DispatchTicketHandler.run(job, context, model: model) }
+        let group = DispatchTicketHandler.group()
+        try worker.register(DispatchTicket.self) { job, context in try await DispatchTicketHandler.run(job, context, model: model, group: group) }
         return worker
     }
 
@@ -56,7 +57,10 @@ struct DispatchTests {
             }
             var intake = try Worker(name: "intake-extraction", queue: "intake-extraction")
             let extraction = ExtractionModel()
-            try intake.register(ExtractTicket.self) { job, context in try await ExtractTicketHandler.run(job, context, model: extraction) }
+            let group = ExtractTicketHandler.group()
+            try intake.register(ExtractTicket.self) { job, context in
+                try await ExtractTicketHandler.run(job, context, model: extraction, group: group)
+            }
             try await withWorker(intake, on: db) { _ in
                 try await withWorker(try Self.dispatchWorker(), on: db) { queue in
                     let client = queue.client

@@ -22,7 +22,10 @@ struct IntakeFlowTests {
             }
             var worker = try Worker(name: "intake-extraction", queue: "intake-extraction")
             let model = ExtractionModel()
-            try worker.register(ExtractTicket.self) { job, context in try await ExtractTicketHandler.run(job, context, model: model) }
+            let group = ExtractTicketHandler.group()
+            try worker.register(ExtractTicket.self) { job, context in
+                try await ExtractTicketHandler.run(job, context, model: model, group: group)
+            }
             try await withWorker(worker, on: db) { queue in
                 let client = queue.client
                 let ticket = try #require(try await client.first("""

@@ -60,54 +60,61 @@ actor DispatchModel {
 }
 
 enum DispatchTicketHandler {
-    /// Plans the ticket and records the plan in the job's own transaction: a dispatch round
-    /// (`hotline.record_dispatch`) or a place in the dispatcher queue. A ticket already
-    /// dispatched, closed or waiting for a dispatcher is left alone.
-    static func run(_ job: DispatchTicket, _ context: JobContext, model: DispatchModel) async throws {
-        let logger = context.logger
-        let planner = try await model.current(context.client, logger: logger)
-        let id = job.ticketID
-        try await context.transaction { connection in
-            guard let row = try await connection.first("""
-                SELECT t.status, t.channel, t.content, c.label, coalesce((t.extraction->>'category_confidence')::float8, 0),
+    /// Plans tickets and records the plans in group transactions (see `GroupCommit`): a dispatch
+    /// round (`hotline.record_dispatch`) or a place in the dispatcher queue per ticket. A ticket
+    /// already dispatched, closed or waiting for a dispatcher is left alone.
+    static func group() -> GroupCommit<(ticketID: Int64, planner: Planner), String> {
+        GroupCommit(maxBatch: 32) { connection, items, logger in
+            let ids = items.map(\.ticketID)
+            let rows = try await connection.all("""
+                SELECT t.id, t.status, t.channel, t.content, c.label, coalesce((t.extraction->>'category_confidence')::float8, 0),
                        coalesce(t.urgency_class, 'normal'), t.district_id, t.street_id, t.is_enterprise, t.returns,
                        EXISTS (SELECT 1 FROM hotline.dispatcher_queue q WHERE q.ticket_id = t.id AND q.status = 'waiting')
                   FROM hotline.tickets t LEFT JOIN hotline.categories c ON c.id = t.category_id
-                 WHERE t.id = \(id) FOR UPDATE OF t
-                """, as: (String, String, String, String?, Double, String, Int?, Int?, Bool, Int, Bool).self, logger: logger)
-            else {
-                throw JobFailure.permanent("ticket \(id) does not exist")
-            }
-            guard ["extracted", "returned", "reopened"].contains(row.0), !row.10 else {
-                logger.info("ticket not waiting for dispatch; nothing to do", metadata: ["ticket_id": "\(id)", "status": "\(row.0)"])
-                return
-            }
-            var facts = DispatchTicketFacts(channel: row.1, content: row.2, category: row.3, categoryConfidence: row.4,
-                                            urgency: row.5, districtID: row.6, streetID: row.7, isEnterprise: row.8, returns: row.9)
+                 WHERE t.id = ANY(\(ids)::bigint[]) ORDER BY t.id FOR UPDATE OF t
+                """, as: (Int64, String, String, String, String?, Double, String, Int?, Int?, Bool, Int, Bool).self, logger: logger)
+            let byID = Dictionary(rows.map { ($0.0, $0) }, uniquingKeysWith: { first, _ in first })
             let returned = try await connection.all("""
-                SELECT u.code, s.code FROM hotline.assignments a
+                SELECT a.ticket_id, u.code, s.code FROM hotline.assignments a
                   JOIN hotline.handling_units u ON u.id = a.unit_id
                   LEFT JOIN hotline.handling_units s ON s.id = a.suggested_unit_id
-                 WHERE a.ticket_id = \(id) AND a.status = 'returned' AND a.role = 'lead'
+                 WHERE a.ticket_id = ANY(\(ids)::bigint[]) AND a.status = 'returned' AND a.role = 'lead'
                  ORDER BY a.returned_at
-                """, as: (String, String?).self, logger: logger)
-            facts.excludedUnits = Set(returned.map(\.0))
-            facts.suggestedUnit = returned.last?.1
-
-            let plan = planner.plan(facts)
-            switch plan {
-            case let .dispatch(lead, coHandlers, cc, linkage, ruleID, why):
-                let json = try Self.json(PlanRecord(lead: lead, coHandlers: coHandlers, cc: cc, linkage: linkage, ruleID: ruleID,
-                                                    why: why, category: facts.category))
-                let round = try await connection.first(
-                    "SELECT hotline.record_dispatch(\(id), 'process', 'auto-dispatch', \(json)::jsonb)", as: Int.self, logger: logger)
-                logger.info("ticket dispatched", metadata: ["ticket_id": "\(id)", "lead": "\(lead)", "round": "\(round ?? 0)"])
-            case let .dispatcher(reasons, candidates):
-                try await connection.execute(
-                    "SELECT hotline.queue_for_dispatcher(\(id), \(reasons), \(try Self.json(candidates))::jsonb)", logger: logger)
-                logger.info("ticket needs a dispatcher", metadata: ["ticket_id": "\(id)", "reasons": "\(reasons.joined(separator: ","))"])
+                """, as: (Int64, String, String?).self, logger: logger)
+            var outcomes: [String] = []
+            for (id, planner) in items {
+                guard let row = byID[id] else { throw JobFailure.permanent("ticket \(id) does not exist") }
+                guard ["extracted", "returned", "reopened"].contains(row.1), !row.11 else {
+                    outcomes.append("skipped: \(row.1)")
+                    continue
+                }
+                var facts = DispatchTicketFacts(channel: row.2, content: row.3, category: row.4, categoryConfidence: row.5,
+                                                urgency: row.6, districtID: row.7, streetID: row.8, isEnterprise: row.9, returns: row.10)
+                let mine = returned.filter { $0.0 == id }
+                facts.excludedUnits = Set(mine.map(\.1))
+                facts.suggestedUnit = mine.last?.2
+                switch planner.plan(facts) {
+                case let .dispatch(lead, coHandlers, cc, linkage, ruleID, why):
+                    let json = try Self.json(PlanRecord(lead: lead, coHandlers: coHandlers, cc: cc, linkage: linkage, ruleID: ruleID,
+                                                        why: why, category: facts.category))
+                    _ = try await connection.first(
+                        "SELECT hotline.record_dispatch(\(id), 'process', 'auto-dispatch', \(json)::jsonb)", as: Int.self, logger: logger)
+                    outcomes.append("dispatched to \(lead)")
+                case let .dispatcher(reasons, candidates):
+                    try await connection.execute(
+                        "SELECT hotline.queue_for_dispatcher(\(id), \(reasons), \(try Self.json(candidates))::jsonb)", logger: logger)
+                    outcomes.append("dispatcher: \(reasons.joined(separator: ","))")
+                }
             }
+            return outcomes
         }
+    }
+
+    static func run(_ job: DispatchTicket, _ context: JobContext, model: DispatchModel,
+                    group: GroupCommit<(ticketID: Int64, planner: Planner), String>) async throws {
+        let planner = try await model.current(context.client, logger: context.logger)
+        let outcome = try await group.run((job.ticketID, planner), context)
+        context.logger.info("ticket placed", metadata: ["ticket_id": "\(job.ticketID)", "outcome": "\(outcome)"])
     }
 
     struct PlanRecord: Encodable {

@@ -4,10 +4,11 @@ import Shared
 // co-handlers, cc — from the dispatch rules and the ticket's place, and records the round with
 // its SLA timers and notifications, or puts the ticket in front of a human dispatcher.
 let model = DispatchModel()
+let group = DispatchTicketHandler.group()
 await WorkerProcess.main({
     var worker = try Worker(name: "auto-dispatch", queue: "auto-dispatch", concurrency: 8)
     try worker.register(DispatchTicket.self) { job, context in
-        try await DispatchTicketHandler.run(job, context, model: model)
+        try await DispatchTicketHandler.run(job, context, model: model, group: group)
     }
     try worker.registerPing()
     return worker

@@ -46,38 +46,43 @@ struct ExtractionRecord: Codable, Equatable {
 }
 
 enum ExtractTicketHandler {
-    /// Fills in the ticket and hands it on, all in the job's own transaction: the ticket's
-    /// content is read under a row lock, extracted here, and `hotline.record_extraction()`
-    /// stores it, logs 'extracted', and either links a repeat call to its open ticket or
-    /// enqueues auto-dispatch. A retry after a commit finds the ticket past intake and stops.
-    static func run(_ job: ExtractTicket, _ context: JobContext, model: ExtractionModel) async throws {
-        let logger = context.logger
-        let extractor = try await model.current(context.client, logger: logger)
-        let id = job.ticketID
-        try await context.transaction { connection in
-            guard let ticket = try await connection.first("""
-                SELECT status, content, coalesce(address, '') FROM hotline.tickets WHERE id = \(id) FOR UPDATE
-                """, as: (String, String, String).self, logger: logger)
-            else {
-                throw JobFailure.permanent("ticket \(id) does not exist")
+    /// Fills in tickets and hands them on, in group transactions (see `GroupCommit`): the
+    /// tickets are locked in one statement, extracted here, and `hotline.record_extraction()`
+    /// stores each, logs 'extracted', and either links a repeat call to its open ticket or
+    /// enqueues auto-dispatch; the jobs complete in the same transaction. A retry after a commit
+    /// finds the ticket past intake and does nothing.
+    static func group() -> GroupCommit<(ticketID: Int64, extractor: Extractor), String> {
+        GroupCommit(maxBatch: 32) { connection, items, logger in
+            let tickets = try await connection.all("""
+                SELECT id, status, content, coalesce(address, '') FROM hotline.tickets
+                 WHERE id = ANY(\(items.map(\.ticketID))::bigint[]) ORDER BY id FOR UPDATE
+                """, as: (Int64, String, String, String).self, logger: logger)
+            let byID = Dictionary(tickets.map { ($0.0, $0) }, uniquingKeysWith: { first, _ in first })
+            var outcomes: [String] = []
+            for (id, extractor) in items {
+                guard let ticket = byID[id] else { throw JobFailure.permanent("ticket \(id) does not exist") }
+                guard ticket.1 == "received" else {
+                    outcomes.append("skipped")
+                    continue
+                }
+                let result = extractor.extract(content: ticket.2, address: ticket.3.isEmpty ? nil : ticket.3)
+                let outcome = try await connection.first("""
+                    SELECT outcome FROM hotline.record_extraction(
+                        \(id), \(result.place.districtID)::int, \(result.place.streetID)::int, \(result.place.communityID)::int,
+                        \(result.category)::text, \(result.urgency), \(result.flags.contains("enterprise")), \(result.flags.contains("sensitive")),
+                        \(result.phones.first)::text, \(result.idNumbers.first)::text, \(result.place.address)::text,
+                        \(ExtractionRecord(result).json)::jsonb)
+                    """, as: String.self, logger: logger) ?? "skipped"
+                outcomes.append(outcome)
             }
-            guard ticket.0 == "received" else {
-                logger.info("ticket already past intake; nothing to do", metadata: ["ticket_id": "\(id)", "status": "\(ticket.0)"])
-                return
-            }
-            let result = extractor.extract(content: ticket.1, address: ticket.2.isEmpty ? nil : ticket.2)
-            let outcome = try await connection.first("""
-                SELECT outcome, merged_into FROM hotline.record_extraction(
-                    \(id), \(result.place.districtID)::int, \(result.place.streetID)::int, \(result.place.communityID)::int,
-                    \(result.category)::text, \(result.urgency), \(result.flags.contains("enterprise")), \(result.flags.contains("sensitive")),
-                    \(result.phones.first)::text, \(result.idNumbers.first)::text, \(result.place.address)::text,
-                    \(ExtractionRecord(result).json)::jsonb)
-                """, as: (String, Int64?).self, logger: logger)
-            logger.info("ticket extracted", metadata: [
-                "ticket_id": "\(id)", "urgency": "\(result.urgency)", "category": "\(result.category ?? "-")",
-                "district_id": "\(result.place.districtID.map(String.init) ?? "-")", "outcome": "\(outcome?.0 ?? "-")",
-                "merged_into": "\(outcome?.1.map(String.init) ?? "-")",
-            ])
+            return outcomes
         }
+    }
+
+    static func run(_ job: ExtractTicket, _ context: JobContext, model: ExtractionModel,
+                    group: GroupCommit<(ticketID: Int64, extractor: Extractor), String>) async throws {
+        let extractor = try await model.current(context.client, logger: context.logger)
+        let outcome = try await group.run((job.ticketID, extractor), context)
+        context.logger.info("ticket extracted", metadata: ["ticket_id": "\(job.ticketID)", "outcome": "\(outcome)"])
     }
 }

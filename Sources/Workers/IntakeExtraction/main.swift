@@ -8,10 +8,11 @@ if arguments.first == "evaluate" {
     await EvaluateCommand.main(Array(arguments.dropFirst()))
 }
 let model = ExtractionModel()
+let group = ExtractTicketHandler.group()
 await WorkerProcess.main({
     var worker = try Worker(name: "intake-extraction", queue: "intake-extraction", concurrency: 8)
     try worker.register(ExtractTicket.self) { job, context in
-        try await ExtractTicketHandler.run(job, context, model: model)
+        try await ExtractTicketHandler.run(job, context, model: model, group: group)
     }
     try worker.registerPing()
     return worker
