@@ -269,8 +269,13 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'HL046', MESSAGE = 'extraction must be a JSON object';
     END IF;
 
-    SELECT coalesce(array_agg(k.code ORDER BY k.score DESC, k.article_id), '{}') INTO v_kb
-      FROM hotline.search_kb(t.content, v_category, 3) k;
+    -- The worker suggests articles itself (same scoring, no database time); other callers get search_kb.
+    IF jsonb_typeof(p_extraction->'kb_articles') = 'array' THEN
+        v_kb := ARRAY(SELECT jsonb_array_elements_text(p_extraction->'kb_articles'));
+    ELSE
+        SELECT coalesce(array_agg(k.code ORDER BY k.score DESC, k.article_id), '{}') INTO v_kb
+          FROM hotline.search_kb(t.content, v_category, 3) k;
+    END IF;
     IF coalesce(t.caller_phone, hotline.normalize_phone(p_phone)) IS NOT NULL THEN
         SELECT count(*) INTO v_earlier FROM hotline.tickets o
          WHERE o.caller_phone = coalesce(t.caller_phone, hotline.normalize_phone(p_phone)) AND o.id <> t.id

@@ -96,7 +96,7 @@ extension Bench {
         let deadline = ContinuousClock.now + .seconds(900)
         while try await client.first("SELECT count(*)::int FROM queue.jobs WHERE queue = 'auto-dispatch'", as: Int.self, logger: logger) ?? 0 < count {
             guard ContinuousClock.now < deadline else { throw BenchError("intake did not hand \(count) tickets to dispatch in 15 minutes") }
-            try await Task.sleep(for: .milliseconds(50))
+            try await Task.sleep(for: .milliseconds(100))   // cheap watching: the workers need the CPU
         }
     }
 }

@@ -81,6 +81,31 @@ struct IntakeFlowTests {
         }
     }
 
+    /// The worker suggests articles itself; it must agree with hotline.search_kb(), which
+    /// operators and other callers use.
+    @Test func theWorkersArticleSuggestionsMatchTheSQLSearch() async throws {
+        let rows = try CorpusAccuracyTests.corpus()
+        try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                let knowledgeBase = try await KnowledgeBase.load(from: client, logger: db.logger)
+                var compared = 0, withArticles = 0
+                for (index, row) in rows.enumerated() where index % 7 == 0 {
+                    for category in [nil, row.category] as [String?] {
+                        let sql = try await client.all("""
+                            SELECT code FROM hotline.search_kb(\(row.text), (SELECT id FROM hotline.categories WHERE label = \(category)), 3)
+                            """, as: String.self, logger: db.logger)
+                        let swift = knowledgeBase.suggest(for: row.text, category: category)
+                        #expect(swift == sql, "\(row.id) \(category ?? "-"): \(swift) vs \(sql)")
+                        compared += 1
+                        if !sql.isEmpty { withArticles += 1 }
+                    }
+                }
+                #expect(compared > 300)
+                #expect(withArticles > compared / 3, "the comparison covers texts with suggestions too")
+            }
+        }
+    }
+
     @Test func badCorpusRowsAreReportedNotDropped() async throws {
         try await TestDatabase.with { db in
             try await db.withClient { client async throws in

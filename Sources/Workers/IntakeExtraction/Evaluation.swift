@@ -33,7 +33,8 @@ struct Evaluation: Codable, Sendable {
     static func run(corpus rows: [LabelledCorpus.Row], on runner: some SQLRunner, logger: Logger) async throws -> Evaluation {
         let (training, heldOut) = split(rows)
         let loaded = try await Extractor.load(from: runner, logger: logger, trainingExamples: false)
-        let extractor = Extractor(places: loaded.places, training: training.map(\.example), rules: loaded.rules)
+        let extractor = Extractor(places: loaded.places, training: training.map(\.example), rules: loaded.rules,
+                                  knowledgeBase: loaded.knowledgeBase)
         let names = Dictionary(uniqueKeysWithValues: try await runner.all(
             "SELECT id, name FROM hotline.jurisdictions", as: (Int, String).self, logger: logger))
 

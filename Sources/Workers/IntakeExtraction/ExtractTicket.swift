@@ -22,6 +22,7 @@ struct ExtractionRecord: Codable, Equatable {
     var urgencyConfidence: Double
     var flags: [String]
     var rules: [String]
+    var kbArticles: [String]
     var model: String
 
     init(_ extraction: Extraction) {
@@ -34,6 +35,7 @@ struct ExtractionRecord: Codable, Equatable {
         urgencyConfidence = extraction.urgencyConfidence
         flags = extraction.flags.sorted()
         rules = extraction.matchedRules
+        kbArticles = extraction.articles
         model = "char-ngram-centroid+rules"
     }
 

@@ -19,7 +19,7 @@ extension Extractor {
             SELECT l.text, c.label, l.urgency_class FROM hotline.labelled_texts l LEFT JOIN hotline.categories c ON c.id = l.category_id
             """, as: (String, String?, String?).self, logger: logger) : []
         return Extractor(places: places, training: examples.map { Extractor.Example(text: $0.0, category: $0.1, urgency: $0.2) },
-                         rules: rules)
+                         rules: rules, knowledgeBase: try await KnowledgeBase.load(from: runner, logger: logger))
     }
 }
 

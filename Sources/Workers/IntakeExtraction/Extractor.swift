@@ -19,6 +19,8 @@ struct Extraction: Equatable, Sendable {
     var urgencyConfidence: Double = 0
     /// sensitive, enterprise, unreasonable, unclear_responsibility
     var flags: Set<String> = []
+    /// Knowledge-base articles for the operator, best first (codes).
+    var articles: [String] = []
     /// Which rules fired, for the ticket's extraction record (why it decided).
     var matchedRules: [String] = []
 }
@@ -38,15 +40,17 @@ struct Extractor: Sendable {
     let categories: TextClassifier
     let urgencies: TextClassifier
     let rules: [KeywordRule]
+    let knowledgeBase: KnowledgeBase
     private let ruleMatcher: PhraseMatcher
 
-    init(places: PlaceResolver, training: [Example], rules: [KeywordRule]) {
+    init(places: PlaceResolver, training: [Example], rules: [KeywordRule], knowledgeBase: KnowledgeBase = KnowledgeBase([])) {
         self.places = places
         // Place names say where, not what: left out of both classifiers.
         self.categories = TextClassifier(examples: training.compactMap { e in e.category.map { (e.text, $0) } }, ignoring: places.names)
         self.urgencies = TextClassifier(examples: training.compactMap { e in e.urgency.map { (e.text, $0) } }, ignoring: places.names)
         self.rules = rules
         self.ruleMatcher = PhraseMatcher(rules.map(\.phrase))
+        self.knowledgeBase = knowledgeBase
     }
 
     /// What one category rule of weight 1 adds to a cosine similarity (typically 0.1–0.5).
@@ -97,6 +101,7 @@ struct Extractor: Sendable {
             (result.urgency, result.urgencyConfidence) = ("normal", 0.6)
         }
         if result.urgency == "enterprise" { result.flags.insert("enterprise") }
+        result.articles = knowledgeBase.suggest(for: content, category: result.category)
         return result
     }
 }
