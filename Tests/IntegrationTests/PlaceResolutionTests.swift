@@ -16,8 +16,12 @@ struct PlaceResolutionTests {
         ("临潼骊山街道景区门口乱收费", "临潼区", "骊山街道"),
         ("蓝田县汤峪镇停电两天了", "蓝田县", "汤峪镇"),
         ("户县甘亭街道自来水浑浊", "鄠邑区", "甘亭街道"),
-    ])
-    func resolvesDistrictAndStreet(text: String, district: String, street: String) async throws {
+        // Landmarks (hotline.landmarks) give their district; the common short form of a street.
+        ("兵马俑停车场出来那条路上垃圾没人扫", "临潼区", nil),
+        ("北客站出租车排队拒载", "未央区", nil),
+        ("小寨那边夜市吵到半夜", "雁塔区", "小寨路街道"),
+    ] as [(String, String, String?)])
+    func resolvesDistrictAndStreet(text: String, district: String, street: String?) async throws {
         try await TestDatabase.with { db in
             try await db.withClient { client async throws in
                 let resolver = try await PlaceResolver.load(from: client, logger: db.logger)

@@ -24,6 +24,7 @@ struct Evaluation: Codable, Sendable {
     var extractionsPerSecond: Double
     var urgencyMisses: [String]
     var categoryMisses: [String]
+    var districtMisses: [String]
 
     static func split(_ rows: [LabelledCorpus.Row]) -> (training: [LabelledCorpus.Row], heldOut: [LabelledCorpus.Row]) {
         let indexed = rows.enumerated()
@@ -40,13 +41,18 @@ struct Evaluation: Codable, Sendable {
 
         var result = Evaluation(trainingRows: training.count, heldOutRows: heldOut.count, district: 0, placedRows: 0, street: 0,
                                 category: 0, categoryLevel2: 0, urgency: 0, enterprise: 0, sensitive: 0,
-                                extractionsPerSecond: 0, urgencyMisses: [], categoryMisses: [])
+                                extractionsPerSecond: 0, urgencyMisses: [], categoryMisses: [], districtMisses: [])
         let start = ContinuousClock.now
         let extractions = heldOut.map { extractor.extract(content: $0.text) }
         result.extractionsPerSecond = Double(heldOut.count) / max((ContinuousClock.now - start).seconds, 1e-9)
         for (row, got) in zip(heldOut, extractions) {
             if !row.district.isEmpty { result.placedRows += 1 }
-            if (got.place.districtID.flatMap { names[$0] } ?? "") == row.district { result.district += 1 }
+            let district = got.place.districtID.flatMap { names[$0] } ?? ""
+            if district == row.district {
+                result.district += 1
+            } else {
+                result.districtMisses.append("\(row.id) \(row.district.isEmpty ? "-" : row.district) → \(district.isEmpty ? "-" : district)")
+            }
             if (got.place.streetID.flatMap { names[$0] } ?? "") == row.street { result.street += 1 }
             if got.category == row.category {
                 result.category += 1

@@ -36,8 +36,12 @@ struct PlaceResolver: Sendable {
     /// Surface forms, longest first.
     private let forms: [(text: String, id: Int)]
     private let matcher: PhraseMatcher
+    /// The jurisdictions' own names and aliases (not landmarks, whose names say what as well as where).
+    private let jurisdictionNames: [String]
 
-    init(_ jurisdictions: [Jurisdiction]) {
+    /// `landmarks`: names callers use instead of an address, each standing for the
+    /// jurisdiction it lies in (a mention of one is a mention of that district or street).
+    init(_ jurisdictions: [Jurisdiction], landmarks: [(names: [String], jurisdictionID: Int)] = []) {
         nodes = Dictionary(uniqueKeysWithValues: jurisdictions.map { ($0.id, $0) })
         var forms: [(String, Int)] = []
         for node in jurisdictions where node.level != .city {
@@ -45,13 +49,20 @@ struct PlaceResolver: Sendable {
                 forms.append((form, node.id))
             }
         }
+        let jurisdictionNames = forms.map(\.0)
+        for landmark in landmarks where nodes[landmark.jurisdictionID].map({ $0.level != .city }) ?? false {
+            for form in Set(landmark.names) where form.count >= 2 {
+                forms.append((form, landmark.jurisdictionID))
+            }
+        }
         self.forms = forms.sorted { $0.0.count > $1.0.count }
         self.matcher = PhraseMatcher(self.forms.map(\.text))
+        self.jurisdictionNames = jurisdictionNames
     }
 
-    /// Every place name and alias (and the city's), longest first: what the classifiers ignore.
+    /// Every jurisdiction name and alias (and the city's): what the classifiers ignore.
     var names: [String] {
-        forms.map(\.text) + nodes.values.filter { $0.level == .city }.flatMap { [$0.name] + $0.aliases }
+        jurisdictionNames + nodes.values.filter { $0.level == .city }.flatMap { [$0.name] + $0.aliases }
     }
 
     private struct Mention {
@@ -128,10 +139,12 @@ extension PlaceResolver {
         let rows = try await runner.all(
             "SELECT id, name, level, parent_id, aliases FROM hotline.jurisdictions ORDER BY id",
             as: (Int, String, String, Int?, [String]).self, logger: logger)
+        let landmarks = try await runner.all(
+            "SELECT name, aliases, jurisdiction_id FROM hotline.landmarks ORDER BY id", as: (String, [String], Int).self, logger: logger)
         return PlaceResolver(rows.compactMap { row in
             Jurisdiction.Level(rawValue: row.2).map {
                 Jurisdiction(id: row.0, name: row.1, level: $0, parentID: row.3, aliases: row.4)
             }
-        })
+        }, landmarks: landmarks.map { ([$0.0] + $0.1, $0.2) })
     }
 }
