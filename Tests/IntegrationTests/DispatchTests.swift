@@ -171,6 +171,33 @@ struct DispatchTests {
         }
     }
 
+    @Test func badJobsGoDeadAloneWhileTheirNeighboursAreDispatched() async throws {
+        try await TestDatabase.with { db in
+            // Everything is queued before the worker starts, so bad and good jobs are claimed together.
+            try await db.withClient { client async throws in
+                for index in 0..<6 { _ = try await Self.extracted(client, "n-\(index)", content: "路灯坏了", category: Self.streetlights) }
+                // One job names a ticket that does not exist, one has a payload of the wrong shape.
+                try await client.execute("""
+                    INSERT INTO queue.jobs (queue, kind, payload) VALUES
+                        ('auto-dispatch', 'ticket.dispatch', '{"ticket_id": 987654321}'),
+                        ('auto-dispatch', 'ticket.dispatch', '{"ticket": "n-1"}')
+                    """, logger: db.logger)
+            }
+            try await withWorker(try Self.dispatchWorker(), on: db, options: testOptions(concurrency: 8, batch: 8)) { queue in
+                let client = queue.client
+                try await eventually("good dispatched, bad dead") {
+                    let dispatched = try await client.count("SELECT count(*)::int FROM hotline.tickets WHERE status = 'dispatched'")
+                    let dead = try await client.count("SELECT count(*)::int FROM queue.jobs WHERE queue = 'auto-dispatch' AND status = 'dead'")
+                    return dispatched == 6 && dead == 2
+                }
+                let errors = try await client.all(
+                    "SELECT errors::text FROM queue.jobs WHERE status = 'dead' ORDER BY id", as: String.self, logger: db.logger)
+                #expect(errors.first?.contains("ticket 987654321 does not exist") == true, "\(errors)")
+                #expect(errors.last?.contains("ticket_id") == true, "the decoding error names the missing field: \(errors)")
+            }
+        }
+    }
+
     /// Dispatches a ticket directly through the SQL contract (no worker), for the action tests.
     static func dispatched(_ client: PostgresClient, _ externalID: String, lead: String = "XA-CGJ",
                            coHandlers: [String] = ["610113-GOV"]) async throws -> Int64 {

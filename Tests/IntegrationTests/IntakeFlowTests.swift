@@ -81,6 +81,35 @@ struct IntakeFlowTests {
         }
     }
 
+    @Test func anExtractionJobForAMissingTicketGoesDeadAloneWhileItsNeighboursAreExtracted() async throws {
+        try await TestDatabase.with { db in
+            var worker = try Worker(name: "intake-extraction", queue: "intake-extraction")
+            let model = ExtractionModel()
+            let group = ExtractTicketHandler.group()
+            try worker.register(ExtractTicket.self) { job, context in
+                try await ExtractTicketHandler.run(job, context, model: model, group: group)
+            }
+            // Submitted before the worker starts, so the bad job is claimed with the good ones.
+            try await db.withClient { client async throws in
+                for index in 0..<6 {
+                    _ = try await TicketIntakeTests.submit(client, externalID: "m-\(index)", content: "碑林区文艺路路灯坏了\(index)天", phone: nil)
+                }
+                try await client.execute(
+                    "INSERT INTO queue.jobs (queue, kind, payload) VALUES ('intake-extraction', 'ticket.extract', '{\"ticket_id\": 987654321}')",
+                    logger: db.logger)
+            }
+            try await withWorker(worker, on: db, options: testOptions(concurrency: 8, batch: 8)) { queue in
+                try await eventually("good extracted, bad dead") {
+                    let extracted = try await queue.client.count("SELECT count(*)::int FROM hotline.tickets WHERE status = 'extracted'")
+                    let dead = try await queue.client.count("SELECT count(*)::int FROM queue.jobs WHERE status = 'dead'")
+                    return extracted == 6 && dead == 1
+                }
+                let error = try await queue.client.first("SELECT errors::text FROM queue.jobs WHERE status = 'dead'", as: String.self, logger: db.logger)
+                #expect(error?.contains("ticket 987654321 does not exist") == true, "\(error ?? "-")")
+            }
+        }
+    }
+
     /// The worker suggests articles itself; it must agree with hotline.search_kb(), which
     /// operators and other callers use.
     @Test func theWorkersArticleSuggestionsMatchTheSQLSearch() async throws {
