@@ -171,6 +171,31 @@ struct DispatchTests {
         }
     }
 
+    @Test func duplicateDispatchJobsForOneTicketMakeOneRound() async throws {
+        try await TestDatabase.with { db in
+            let ticket = try await db.withClient { client async throws in
+                let ticket = try await Self.extracted(client, "dup-1", content: "路灯坏了", category: Self.streetlights)
+                try await client.execute("""
+                    INSERT INTO queue.jobs (queue, kind, payload)
+                    SELECT 'auto-dispatch', 'ticket.dispatch', jsonb_build_object('ticket_id', \(ticket)) FROM generate_series(1, 7)
+                    """, logger: db.logger)
+                return ticket
+            }
+            // Two worker runtimes with their own pools, as two processes would be.
+            try await withWorker(try Self.dispatchWorker(), on: db, options: testOptions(concurrency: 8, batch: 4)) { first in
+                try await withWorker(try Self.dispatchWorker(), on: db, options: testOptions(concurrency: 8, batch: 4)) { _ in
+                    try await eventually("all jobs done") {
+                        try await first.client.count("SELECT count(*)::int FROM queue.jobs WHERE queue = 'auto-dispatch'") == 0
+                    }
+                }
+                let client = first.client
+                #expect(try await client.count("SELECT dispatch_round FROM hotline.tickets WHERE id = \(ticket)") == 1)
+                #expect(try await client.count("SELECT count(*)::int FROM hotline.ticket_events WHERE ticket_id = \(ticket) AND event = 'dispatched'") == 1)
+                #expect(try await client.count("SELECT count(*)::int FROM hotline.assignments WHERE ticket_id = \(ticket)") == 2)
+            }
+        }
+    }
+
     @Test func badJobsGoDeadAloneWhileTheirNeighboursAreDispatched() async throws {
         try await TestDatabase.with { db in
             // Everything is queued before the worker starts, so bad and good jobs are claimed together.
