@@ -35,6 +35,23 @@ $$;
 
 -- Repeat calls --------------------------------------------------------------------------------
 
+-- The ticket, locked for the rest of the transaction (every change to a ticket serialises on
+-- its row), or HL040 when there is none. Shared by every function that changes a ticket.
+CREATE FUNCTION hotline.locked_ticket(p_ticket_id bigint)
+RETURNS hotline.tickets
+LANGUAGE plpgsql AS $$
+DECLARE
+    t hotline.tickets;
+BEGIN
+    SELECT * INTO t FROM hotline.tickets WHERE id = p_ticket_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'HL040', MESSAGE = format('no ticket %s', p_ticket_id);
+    END IF;
+    RETURN t;
+END
+$$;
+
+
 ALTER TABLE hotline.tickets ADD COLUMN repeat_calls integer NOT NULL DEFAULT 0;
 COMMENT ON COLUMN hotline.tickets.repeat_calls IS 'How many later calls were linked to this ticket as repeats (merged_into = this id).';
 CREATE INDEX tickets_merged_into_idx ON hotline.tickets (merged_into) WHERE merged_into IS NOT NULL;
@@ -115,14 +132,8 @@ BEGIN
     IF p_ticket_id = p_into THEN
         RAISE EXCEPTION USING ERRCODE = 'HL043', MESSAGE = format('ticket %s cannot be a repeat of itself', p_ticket_id);
     END IF;
-    SELECT * INTO v_into FROM hotline.tickets WHERE id = p_into FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'HL040', MESSAGE = format('no ticket %s', p_into);
-    END IF;
-    SELECT * INTO v_repeat FROM hotline.tickets WHERE id = p_ticket_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'HL040', MESSAGE = format('no ticket %s', p_ticket_id);
-    END IF;
+    v_into := hotline.locked_ticket(p_into);
+    v_repeat := hotline.locked_ticket(p_ticket_id);
     IF v_repeat.status IN ('closed', 'cancelled', 'merged') THEN
         RAISE EXCEPTION USING ERRCODE = 'HL041', MESSAGE = format('ticket %s is %s and cannot be linked as a repeat call', p_ticket_id, v_repeat.status);
     END IF;
@@ -248,10 +259,7 @@ DECLARE
     v_into     bigint;
     v_record   jsonb;
 BEGIN
-    SELECT * INTO t FROM hotline.tickets WHERE id = p_ticket_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'HL040', MESSAGE = format('no ticket %s', p_ticket_id);
-    END IF;
+    t := hotline.locked_ticket(p_ticket_id);
     IF t.status <> 'received' THEN
         RETURN QUERY SELECT 'skipped'::text, t.merged_into, NULL::text[], NULL::integer;
         RETURN;

@@ -182,10 +182,7 @@ BEGIN
     IF p_plan IS NULL OR jsonb_typeof(p_plan) <> 'object' OR jsonb_typeof(p_plan->'lead') IS DISTINCT FROM 'string' THEN
         RAISE EXCEPTION USING ERRCODE = 'HL071', MESSAGE = 'a dispatch plan is a JSON object with a "lead" unit code';
     END IF;
-    SELECT * INTO t FROM hotline.tickets WHERE id = p_ticket_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'HL040', MESSAGE = format('no ticket %s', p_ticket_id);
-    END IF;
+    t := hotline.locked_ticket(p_ticket_id);
     IF NOT hotline.is_dispatchable(t.status) THEN
         RAISE EXCEPTION USING ERRCODE = 'HL063', MESSAGE = format('ticket %s is %s and cannot be dispatched', p_ticket_id, t.status);
     END IF;
@@ -265,10 +262,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     t hotline.tickets;
 BEGIN
-    SELECT * INTO t FROM hotline.tickets WHERE id = p_ticket_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'HL040', MESSAGE = format('no ticket %s', p_ticket_id);
-    END IF;
+    t := hotline.locked_ticket(p_ticket_id);
     IF NOT hotline.is_dispatchable(t.status) THEN
         RAISE EXCEPTION USING ERRCODE = 'HL063', MESSAGE = format('ticket %s is %s and cannot be dispatched', p_ticket_id, t.status);
     END IF;
@@ -299,10 +293,7 @@ DECLARE
     t          hotline.tickets;
     v_category integer;
 BEGIN
-    SELECT * INTO t FROM hotline.tickets WHERE id = p_ticket_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'HL040', MESSAGE = format('no ticket %s', p_ticket_id);
-    END IF;
+    t := hotline.locked_ticket(p_ticket_id);
     IF NOT EXISTS (SELECT 1 FROM hotline.dispatcher_queue q WHERE q.ticket_id = p_ticket_id AND q.status = 'waiting') THEN
         RAISE EXCEPTION USING ERRCODE = 'HL072', MESSAGE = format('ticket %s is not waiting for a dispatcher', p_ticket_id);
     END IF;
@@ -333,10 +324,7 @@ $$;
 CREATE FUNCTION hotline.unit_assignment(p_ticket_id bigint, p_unit text, OUT t hotline.tickets, OUT a hotline.assignments)
 LANGUAGE plpgsql AS $$
 BEGIN
-    SELECT * INTO t FROM hotline.tickets WHERE id = p_ticket_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'HL040', MESSAGE = format('no ticket %s', p_ticket_id);
-    END IF;
+    t := hotline.locked_ticket(p_ticket_id);
     IF t.status IN ('closed', 'cancelled', 'merged') THEN
         RAISE EXCEPTION USING ERRCODE = 'HL063', MESSAGE = format('ticket %s is %s; no more actions on it', p_ticket_id, t.status);
     END IF;
@@ -525,10 +513,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     t hotline.tickets;
 BEGIN
-    SELECT * INTO t FROM hotline.tickets WHERE id = p_ticket_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'HL040', MESSAGE = format('no ticket %s', p_ticket_id);
-    END IF;
+    t := hotline.locked_ticket(p_ticket_id);
     IF t.channel <> 'self_report' THEN
         RAISE EXCEPTION USING ERRCODE = 'HL073', MESSAGE = format('ticket %s came from %s; only self-reported tickets are taken by the unit itself', p_ticket_id, t.channel);
     END IF;

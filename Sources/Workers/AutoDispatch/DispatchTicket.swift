@@ -37,25 +37,16 @@ extension Planner {
     }
 }
 
-/// The planner this process uses, reloaded every `refresh` so edited rules apply without a
-/// restart; one load at a time.
-actor DispatchModel {
-    private var current: (planner: Planner, loadedAt: ContinuousClock.Instant)?
-    private var loading: Task<Planner, any Error>?
-    private let refresh: Duration
+/// The planner this process uses, reloaded every minute so edited rules apply without a restart.
+typealias DispatchModel = Reloading<Planner>
 
-    init(refresh: Duration = .seconds(60)) { self.refresh = refresh }
-
-    func current(_ client: PostgresClient, logger: Logger) async throws -> Planner {
-        if let current, ContinuousClock.now - current.loadedAt < refresh { return current.planner }
-        if let loading { return try await loading.value }
-        let task = Task { try await Planner.load(from: client, logger: logger) }
-        loading = task
-        defer { loading = nil }
-        let planner = try await task.value
-        current = (planner, .now)
-        logger.info("dispatch rules loaded", metadata: ["rules": "\(planner.rules.count)", "units": "\(planner.units.byCode.count)"])
-        return planner
+extension Reloading where Value == Planner {
+    init() {
+        self.init(every: .seconds(60)) { client, logger in
+            let planner = try await Planner.load(from: client, logger: logger)
+            logger.info("dispatch rules loaded", metadata: ["rules": "\(planner.rules.count)", "units": "\(planner.units.byCode.count)"])
+            return planner
+        }
     }
 }
 
@@ -81,10 +72,15 @@ enum DispatchTicketHandler {
                  WHERE a.ticket_id = ANY(\(ids)::bigint[]) AND a.status = 'returned' AND a.role = 'lead'
                  ORDER BY a.returned_at
                 """, as: (Int64, String, String?).self, logger: logger)
+            // Plan here, then record the group with at most two statements: the rounds and the
+            // dispatcher-queue entries (one call of the SQL contract per ticket).
             var outcomes: [String] = []
+            var rounds: [RecordedPlan] = []
+            var queued: [QueuedTicket] = []
+            var seen: Set<Int64> = []
             for (id, planner) in items {
                 guard let row = byID[id] else { throw JobFailure.permanent("ticket \(id) does not exist") }
-                guard ["extracted", "returned", "reopened"].contains(row.1), !row.11 else {
+                guard ["extracted", "returned", "reopened"].contains(row.1), !row.11, seen.insert(id).inserted else {
                     outcomes.append("skipped: \(row.1)")
                     continue
                 }
@@ -95,16 +91,26 @@ enum DispatchTicketHandler {
                 facts.suggestedUnit = mine.last?.2
                 switch planner.plan(facts) {
                 case let .dispatch(lead, coHandlers, cc, linkage, ruleID, why):
-                    let json = try Self.json(PlanRecord(lead: lead, coHandlers: coHandlers, cc: cc, linkage: linkage, ruleID: ruleID,
-                                                        why: why, category: facts.category))
-                    _ = try await connection.first(
-                        "SELECT hotline.record_dispatch(\(id), 'process', 'auto-dispatch', \(json)::jsonb)", as: Int.self, logger: logger)
+                    rounds.append(RecordedPlan(ticketID: id, plan: PlanRecord(lead: lead, coHandlers: coHandlers, cc: cc, linkage: linkage,
+                                                                              ruleID: ruleID, why: why, category: facts.category)))
                     outcomes.append("dispatched to \(lead)")
                 case let .dispatcher(reasons, candidates):
-                    try await connection.execute(
-                        "SELECT hotline.queue_for_dispatcher(\(id), \(reasons), \(try Self.json(candidates))::jsonb)", logger: logger)
+                    queued.append(QueuedTicket(ticketID: id, reasons: reasons, candidates: candidates))
                     outcomes.append("dispatcher: \(reasons.joined(separator: ","))")
                 }
+            }
+            if !rounds.isEmpty {
+                try await connection.execute("""
+                    SELECT hotline.record_dispatch((x->>'ticket_id')::bigint, 'process', 'auto-dispatch', x->'plan')
+                      FROM jsonb_array_elements(\(try JSONText.encode(rounds))::jsonb) x
+                    """, logger: logger)
+            }
+            if !queued.isEmpty {
+                try await connection.execute("""
+                    SELECT hotline.queue_for_dispatcher((x->>'ticket_id')::bigint,
+                                                        ARRAY(SELECT jsonb_array_elements_text(x->'reasons')), x->'candidates')
+                      FROM jsonb_array_elements(\(try JSONText.encode(queued))::jsonb) x
+                    """, logger: logger)
             }
             return outcomes
         }
@@ -112,7 +118,7 @@ enum DispatchTicketHandler {
 
     static func run(_ job: DispatchTicket, _ context: JobContext, model: DispatchModel,
                     group: GroupCommit<(ticketID: Int64, planner: Planner), String>) async throws {
-        let planner = try await model.current(context.client, logger: context.logger)
+        let planner = try await model.value(context.client, logger: context.logger)
         let outcome = try await group.run((job.ticketID, planner), context)
         context.logger.info("ticket placed", metadata: ["ticket_id": "\(job.ticketID)", "outcome": "\(outcome)"])
     }
@@ -127,10 +133,14 @@ enum DispatchTicketHandler {
         var category: String?
     }
 
-    static func json(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    struct RecordedPlan: Encodable {
+        var ticketID: Int64
+        var plan: PlanRecord
+    }
+
+    struct QueuedTicket: Encodable {
+        var ticketID: Int64
+        var reasons: [String]
+        var candidates: [DispatchPlan.Candidate]
     }
 }

@@ -39,11 +39,41 @@ struct ExtractionRecord: Codable, Equatable {
         model = "char-ngram-centroid+rules"
     }
 
-    var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+}
+
+/// One ticket's arguments to `hotline.record_extraction()`, as the group's jsonb array holds them.
+struct RecordedExtraction: Encodable {
+    var ticketID: Int64
+    var districtID: Int?
+    var streetID: Int?
+    var communityID: Int?
+    var category: String?
+    var urgency: String
+    var enterprise: Bool
+    var sensitive: Bool
+    var phone: String?
+    var idNumber: String?
+    var address: String?
+    var extraction: ExtractionRecord
+
+    enum CodingKeys: String, CodingKey {
+        case ticketID = "ticket_id", districtID = "district_id", streetID = "street_id", communityID = "community_id"
+        case category, urgency, enterprise, sensitive, phone, idNumber = "id_number", address, extraction
+    }
+
+    init(ticketID: Int64, _ result: Extraction) {
+        self.ticketID = ticketID
+        districtID = result.place.districtID
+        streetID = result.place.streetID
+        communityID = result.place.communityID
+        category = result.category
+        urgency = result.urgency
+        enterprise = result.flags.contains("enterprise")
+        sensitive = result.flags.contains("sensitive")
+        phone = result.phones.first
+        idNumber = result.idNumbers.first
+        address = result.place.address
+        extraction = ExtractionRecord(result)
     }
 }
 
@@ -60,30 +90,37 @@ enum ExtractTicketHandler {
                  WHERE id = ANY(\(items.map(\.ticketID))::bigint[]) ORDER BY id FOR UPDATE
                 """, as: (Int64, String, String, String).self, logger: logger)
             let byID = Dictionary(tickets.map { ($0.0, $0) }, uniquingKeysWith: { first, _ in first })
-            var outcomes: [String] = []
+            // Extract here, then record the whole group in one statement (one call of the SQL
+            // contract per ticket, one round trip per group).
+            var outcomes: [String?] = []
+            var records: [RecordedExtraction] = []
             for (id, extractor) in items {
                 guard let ticket = byID[id] else { throw JobFailure.permanent("ticket \(id) does not exist") }
-                guard ticket.1 == "received" else {
+                guard ticket.1 == "received", !records.contains(where: { $0.ticketID == id }) else {
                     outcomes.append("skipped")
                     continue
                 }
-                let result = extractor.extract(content: ticket.2, address: ticket.3.isEmpty ? nil : ticket.3)
-                let outcome = try await connection.first("""
-                    SELECT outcome FROM hotline.record_extraction(
-                        \(id), \(result.place.districtID)::int, \(result.place.streetID)::int, \(result.place.communityID)::int,
-                        \(result.category)::text, \(result.urgency), \(result.flags.contains("enterprise")), \(result.flags.contains("sensitive")),
-                        \(result.phones.first)::text, \(result.idNumbers.first)::text, \(result.place.address)::text,
-                        \(ExtractionRecord(result).json)::jsonb)
-                    """, as: String.self, logger: logger) ?? "skipped"
-                outcomes.append(outcome)
+                records.append(RecordedExtraction(ticketID: id, extractor.extract(content: ticket.2, address: ticket.3.isEmpty ? nil : ticket.3)))
+                outcomes.append(nil)
             }
-            return outcomes
+            if !records.isEmpty {
+                var recorded = try await connection.all("""
+                    SELECT r.outcome FROM jsonb_array_elements(\(try JSONText.encode(records))::jsonb) WITH ORDINALITY AS i(x, n),
+                           LATERAL hotline.record_extraction(
+                               (x->>'ticket_id')::bigint, (x->>'district_id')::int, (x->>'street_id')::int, (x->>'community_id')::int,
+                               x->>'category', x->>'urgency', (x->>'enterprise')::boolean, (x->>'sensitive')::boolean,
+                               x->>'phone', x->>'id_number', x->>'address', x->'extraction') r
+                     ORDER BY i.n
+                    """, as: String.self, logger: logger)[...]
+                for index in outcomes.indices where outcomes[index] == nil { outcomes[index] = recorded.popFirst() ?? "skipped" }
+            }
+            return outcomes.map { $0 ?? "skipped" }
         }
     }
 
     static func run(_ job: ExtractTicket, _ context: JobContext, model: ExtractionModel,
                     group: GroupCommit<(ticketID: Int64, extractor: Extractor), String>) async throws {
-        let extractor = try await model.current(context.client, logger: context.logger)
+        let extractor = try await model.value(context.client, logger: context.logger)
         let outcome = try await group.run((job.ticketID, extractor), context)
         context.logger.info("ticket extracted", metadata: ["ticket_id": "\(job.ticketID)", "outcome": "\(outcome)"])
     }

@@ -23,28 +23,17 @@ extension Extractor {
     }
 }
 
-/// The extractor this process uses, rebuilt from the database every `refresh` so edited rules
-/// and new corrections take effect without a restart. One load at a time: handlers that need
-/// the model while it loads wait for that load instead of each training their own.
-actor ExtractionModel {
-    private var current: (extractor: Extractor, loadedAt: ContinuousClock.Instant)?
-    private var loading: Task<Extractor, any Error>?
-    private let refresh: Duration
+/// The extractor this process uses, rebuilt every 5 minutes so edited rules and new
+/// corrections take effect without a restart.
+typealias ExtractionModel = Reloading<Extractor>
 
-    init(refresh: Duration = .seconds(300)) {
-        self.refresh = refresh
-    }
-
-    func current(_ client: PostgresClient, logger: Logger) async throws -> Extractor {
-        if let current, ContinuousClock.now - current.loadedAt < refresh { return current.extractor }
-        if let loading { return try await loading.value }
-        let task = Task { try await Extractor.load(from: client, logger: logger) }
-        loading = task
-        defer { loading = nil }
-        let extractor = try await task.value
-        current = (extractor, .now)
-        logger.info("extraction model loaded", metadata: ["categories": "\(extractor.categories.knownLabels.count)",
-                                                           "rules": "\(extractor.rules.count)"])
-        return extractor
+extension Reloading where Value == Extractor {
+    init() {
+        self.init(every: .seconds(300)) { client, logger in
+            let extractor = try await Extractor.load(from: client, logger: logger)
+            logger.info("extraction model loaded", metadata: ["categories": "\(extractor.categories.knownLabels.count)",
+                                                               "rules": "\(extractor.rules.count)"])
+            return extractor
+        }
     }
 }
