@@ -93,7 +93,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Shared", "IntakeExtraction", "AutoDispatch",
+            dependencies: ["Shared", "IntakeExtraction", "AutoDispatch", "SLATimer", "Escalation",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -106,7 +106,9 @@ let package = Package(
             name: $0.target,
             dependencies: ["Shared",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log")],
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Sources/Workers/\($0.target)",
             swiftSettings: swiftSettings
         )

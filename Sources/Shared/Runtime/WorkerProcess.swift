@@ -1,9 +1,9 @@
 import Foundation
 public import Logging
 import Metrics
-import PostgresNIO
+public import PostgresNIO
 public import Prometheus
-import ServiceLifecycle
+public import ServiceLifecycle
 import UnixSignals
 
 /// The `main` of every worker executable: reads the settings, sets up logs and metrics, and
@@ -13,7 +13,21 @@ public enum WorkerProcess {
     /// Exit code for a configuration error (EX_CONFIG).
     public static let configurationExitCode: Int32 = 78
 
-    public static func main(_ makeWorker: () throws -> Worker, defaultHTTPPort: Int?) async -> Never {
+    /// What a worker's own services (beside the job runtime) are built from.
+    public struct Parts: Sendable {
+        public let client: PostgresClient
+        public let listener: WakeupListener?
+        public let health: HealthState
+        public let logger: Logger
+        public let environment: EnvironmentReader
+        public let owner: String
+    }
+
+    /// `services` adds the worker's own long-running services (e.g. a `DatabaseLoop`); they run
+    /// beside the job runtime and stop with it. A `ConfigurationError` it throws stops the process
+    /// like a bad setting.
+    public static func main(_ makeWorker: () throws -> Worker, defaultHTTPPort: Int?,
+                            services: (Parts) throws -> [any Service] = { _ in [] }) async -> Never {
         let worker: Worker
         let settings: WorkerSettings
         do {
@@ -46,17 +60,26 @@ public enum WorkerProcess {
         let listener = settings.listen ? WakeupListener(client: client, logger: logger, health: health, probeInterval: settings.listenerProbe) : nil
         let runtime = WorkerRuntime(worker: worker, client: client, options: settings.runtime, listener: listener,
                                     health: health, logger: logger)
+        let own: [any Service]
+        do {
+            own = try services(Parts(client: client, listener: listener, health: health, logger: logger,
+                                     environment: EnvironmentReader(), owner: settings.runtime.owner))
+        } catch {
+            FileHandle.standardError.write(Data("\(worker.name): \(error)\n".utf8))
+            exit(configurationExitCode)
+        }
 
         // Shut down in reverse order: the runtime drains first, the client closes last.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: client)]
-        if let listener { services.append(.init(service: listener)) }
+        var group: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: client)]
+        if let listener { group.append(.init(service: listener)) }
         if let port = settings.httpPort {
-            services.append(.init(service: StatusServer(host: settings.httpHost, port: port, logger: logger) { path in
+            group.append(.init(service: StatusServer(host: settings.httpHost, port: port, logger: logger) { path in
                 respond(path: path, health: health, registry: registry)
             }))
         }
-        services.append(.init(service: runtime, successTerminationBehavior: .gracefullyShutdownGroup))
-        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+        group.append(contentsOf: own.map { .init(service: $0) })
+        group.append(.init(service: runtime, successTerminationBehavior: .gracefullyShutdownGroup))
+        var configuration = ServiceGroupConfiguration(services: group, gracefulShutdownSignals: [.sigterm, .sigint],
                                                       cancellationSignals: [], logger: logger)
         configuration.maximumGracefulShutdownDuration = settings.runtime.shutdownGrace + .seconds(15)
         do {
