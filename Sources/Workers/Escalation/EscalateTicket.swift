@@ -38,7 +38,7 @@ enum EscalateTicketHandler {
         do {
             let id: Int64? = try await context.transaction { connection -> Int64? in
                 let row = try await connection.first("""
-                    SELECT hotline.open_escalation(\(job.ticketID), \(job.trigger), \(job.level),
+                    SELECT hotline.open_escalation(\(job.ticketID), \(job.trigger), \(job.level)::int,
                                                    coalesce((\(payload))::jsonb -> 'details', '{}'), \(actor))
                     """, as: Int64?.self, logger: context.logger)
                 return row ?? nil

@@ -23,7 +23,7 @@ struct RuleScan: Sendable {
     }
 
     func step(_ client: PostgresClient, _ logger: Logger) async throws -> Duration {
-        let findings = try await client.all("SELECT finding, count FROM hotline.scan_escalations(NULL, \(limit))",
+        let findings = try await client.all("SELECT finding, count FROM hotline.scan_escalations(NULL, \(limit)::int)",
                                             as: (String, Int).self, logger: logger)
         for (finding, count) in findings where count > 0 {
             Counter(label: "hotline_escalation_scan_findings_total", dimensions: [("finding", finding)]).increment(by: count)

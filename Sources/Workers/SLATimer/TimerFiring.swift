@@ -32,7 +32,7 @@ struct TimerFiring: Sendable {
     /// One firing transaction; returns how long to wait before the next.
     func step(_ client: PostgresClient, _ logger: Logger) async throws -> Duration {
         let row = try await client.first(
-            "SELECT fired, extract(epoch FROM next_in)::float8 FROM hotline.fire_sla_timers(NULL, \(batch))",
+            "SELECT fired, extract(epoch FROM next_in)::float8 FROM hotline.fire_sla_timers(NULL, \(batch)::int)",
             as: (Int, Double?).self, logger: logger)
         steps.increment()
         let count = row?.0 ?? 0

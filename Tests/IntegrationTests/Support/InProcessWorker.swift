@@ -12,10 +12,12 @@ func testOptions(concurrency: Int = 4, batch: Int? = nil, lease: Duration = .sec
                    shutdownGrace: grace, owner: RuntimeOptions.makeOwner(worker: "test"))
 }
 
-/// Runs `worker` in this process (client, listener, runtime in one ServiceGroup) while `body`
-/// runs, then shuts the group down gracefully, as SIGTERM would.
+/// Runs `worker` in this process (client, listener, runtime and the worker's own `services`, as
+/// `WorkerProcess.main` would, in one ServiceGroup) while `body` runs, then shuts the group down
+/// gracefully, as SIGTERM would.
 func withWorker<R: Sendable>(
     _ worker: Worker, on database: TestDatabase, options: RuntimeOptions = testOptions(), listen: Bool = true,
+    services: (PostgresClient, WakeupListener?, Logger) -> [any Service] = { _, _, _ in [] },
     _ body: @Sendable (JobQueue) async throws -> R
 ) async throws -> R {
     let logger = database.logger
@@ -23,23 +25,24 @@ func withWorker<R: Sendable>(
                                 backgroundLogger: logger)
     let listener = listen ? WakeupListener(client: client, logger: logger) : nil
     let runtime = WorkerRuntime(worker: worker, client: client, options: options, listener: listener, logger: logger)
-    var services: [any Service] = [client]
-    if let listener { services.append(listener) }
-    services.append(runtime)
-    let group = ServiceGroup(services: services, gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+    var group: [any Service] = [client]
+    if let listener { group.append(listener) }
+    group.append(contentsOf: services(client, listener, logger))
+    group.append(runtime)
+    let serviceGroup = ServiceGroup(services: group, gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
     let queue = JobQueue(client: client, logger: logger)
     return try await withThrowingTaskGroup(of: R?.self) { tasks in
         tasks.addTask {
-            try await group.run()
+            try await serviceGroup.run()
             return nil
         }
         do {
             let result = try await body(queue)
-            await group.triggerGracefulShutdown()
+            await serviceGroup.triggerGracefulShutdown()
             try await tasks.waitForAll()
             return result
         } catch {
-            await group.triggerGracefulShutdown()
+            await serviceGroup.triggerGracefulShutdown()
             try? await tasks.waitForAll()
             throw error
         }
