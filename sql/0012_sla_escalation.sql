@@ -159,7 +159,7 @@ ALTER TABLE hotline.sla_timers
     ADD CONSTRAINT sla_timers_points CHECK (cardinality(point_ratios) = cardinality(point_actions));
 COMMENT ON COLUMN hotline.sla_timers.next_fire_at IS 'When the next point (point_ratios[next_point] of the allowance) acts; NULL when all have acted. A late action still meets the timer: met late = stopped_at > due_at.';
 COMMENT ON COLUMN hotline.sla_timers.paused_left IS 'While paused (waiting for the citizen): the time that was left until due_at.';
-DROP INDEX hotline.sla_timers_running_idx;
+-- sla_timers_running_idx (due_at) stays: the rule scan and overdue_timers look by deadline.
 CREATE INDEX sla_timers_next_fire_idx ON hotline.sla_timers (next_fire_at) WHERE status = 'running' AND next_fire_at IS NOT NULL;
 CREATE INDEX sla_timers_ticket_idx ON hotline.sla_timers (ticket_id);
 ALTER TABLE hotline.sla_timers SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02);
@@ -167,6 +167,9 @@ ALTER TABLE hotline.sla_timers SET (autovacuum_vacuum_scale_factor = 0.02, autov
 ALTER TABLE hotline.assignments ADD COLUMN overdue_at timestamptz;
 COMMENT ON COLUMN hotline.assignments.overdue_at IS 'When one of the assignment''s deadlines first passed unmet.';
 ALTER TABLE hotline.tickets ADD COLUMN urges integer NOT NULL DEFAULT 0, ADD COLUMN paused_at timestamptz;
+-- The few tickets an event-driven trigger may concern, so the rule scan need not read them all.
+CREATE INDEX tickets_escalation_candidates_idx ON hotline.tickets (id)
+    WHERE is_sensitive OR returns > 0 OR urges + repeat_calls > 0;
 COMMENT ON COLUMN hotline.tickets.urges IS 'Urgings (催办) the SLA-timer sent at missed deadlines; with repeat_calls it drives the repeated-urging escalation.';
 
 -- Timers already running keep their deadline and get the default points.
@@ -696,7 +699,8 @@ BEGIN
     RETURN QUERY
     WITH todo AS (
         SELECT t.id, t.returns, t.urges, t.repeat_calls, t.is_sensitive FROM hotline.tickets t
-         WHERE t.status NOT IN ('closed', 'cancelled', 'merged')
+         WHERE (t.is_sensitive OR t.returns > 0 OR t.urges + t.repeat_calls > 0)   -- tickets_escalation_candidates_idx
+           AND t.status NOT IN ('closed', 'cancelled', 'merged')
            AND (t.is_sensitive OR t.returns >= (hotline.setting('dispatch.buck_passing_returns'))::integer
                 OR t.urges + t.repeat_calls >= (hotline.setting('escalation.urges'))::integer)
     ), requests AS (
