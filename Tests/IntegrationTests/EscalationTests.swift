@@ -84,7 +84,9 @@ struct EscalationTests {
                                                as: Int64.self, logger: db.logger)
                     return (ticket, "unsatisfied:1:open:" + cityLevel)
                 default:
+                    // Accepted (no deadline left to miss by the scan's day 2) but never answered.
                     let ticket = try await SLATimerTests.dispatch(client, "esc-supervision", lead: "610113001-GOV")
+                    try await client.execute("SELECT hotline.accept_ticket(\(ticket), '610113001-GOV', '街道值班')", logger: db.logger)
                     for note in ["第一次督办", "第二次督办", "第三次督办"] { _ = try await Self.supervise(client, ticket, note: note) }
                     let found = try await Self.scan(client, after: "2 days")
                     #expect(found["supervisions_closed"] == 3)
@@ -95,7 +97,10 @@ struct EscalationTests {
             }
             try await withWorker(try Self.escalationWorker(), on: db) { queue in
                 let client = queue.client
-                try await eventually("\(trigger) escalated") { try await Self.escalations(client, ticket).count == 1 }
+                try await eventually("\(trigger) escalated and nothing left to handle") {
+                    let pending = try await client.count("SELECT count(*)::int FROM queue.jobs WHERE queue = 'escalation'")
+                    return try await Self.escalations(client, ticket).count >= 1 && pending == 0
+                }
                 #expect(try await Self.escalations(client, ticket) == [expected])
                 let units = expected.split(separator: ":").last!.split(separator: ",").count
                 #expect(try await client.count("SELECT count(*)::int FROM hotline.sms_outbox WHERE ticket_id = \(ticket) AND template = 'escalation.opened'") == units,

@@ -273,8 +273,9 @@ struct QueueEngineTests {
             // A 10-minute poll: only the scheduled wake-up can explain a run within the test.
             try await withWorker(worker, on: db, options: testOptions(poll: .seconds(600))) { queue in
                 try await Task.sleep(for: .milliseconds(300))
-                try await queue.enqueue(try NewJob(queue: "later", Note(text: "on time"), options: JobOptions(delay: .seconds(1.5))))
-                try await queue.enqueue(try NewJob(queue: "later", Note(text: "sooner"), options: JobOptions(delay: .seconds(0.5))))
+                // One transaction, so both delays count from the same moment however busy the machine is.
+                try await queue.enqueue([try NewJob(queue: "later", Note(text: "on time"), options: JobOptions(delay: .seconds(3))),
+                                         try NewJob(queue: "later", Note(text: "sooner"), options: JobOptions(delay: .seconds(0.5)))])
                 try await eventually("both delayed jobs ran", timeout: .seconds(60)) { seen.count == 2 }
             }
             #expect(seen.events == ["sooner", "on time"])
