@@ -84,6 +84,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SatisfactionCallbackTests",
+            dependencies: ["SatisfactionCallback"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SharedTests",
             dependencies: ["Shared",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -93,7 +98,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Shared", "IntakeExtraction", "AutoDispatch", "SLATimer", "Escalation",
+            dependencies: ["Shared", "IntakeExtraction", "AutoDispatch", "SLATimer", "Escalation", "SatisfactionCallback",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
