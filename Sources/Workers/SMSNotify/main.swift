@@ -1,9 +1,33 @@
+import AsyncHTTPClient
+import NIOCore
+import ServiceLifecycle
 import Shared
 
-// The sms-notify worker. Its domain handlers arrive with their issue; for now it runs the fleet's
-// ping handler so the whole fleet starts, drains and reports health end to end.
+// The sms-notify worker: sends the SMS outbox (handler notices with signed links, urging,
+// supervision, escalation, citizen receipts and surveys) through the configured gateway, once,
+// within the fleet-wide rate, citizens' daily caps and quiet hours; transient failures retry,
+// permanent ones stop with the reason, and outcomes lost in a crash are resolved by policy.
 await WorkerProcess.main({
-    var worker = try Worker(name: "sms-notify", queue: "sms-notify", concurrency: 8)
+    var worker = try Worker(name: "sms-notify", queue: "sms-notify", concurrency: 2)
     try worker.registerPing()
     return worker
-}, defaultHTTPPort: 9405)
+}, defaultHTTPPort: 9405, services: { parts in
+    let settings = try SMSSettings(environment: parts.environment)
+    var services: [any Service] = []
+    let gateway: any SMSGateway
+    switch settings.gateway {
+    case .file(let path):
+        gateway = try FileSinkGateway(path: path)
+    case .http(let url, let auth, let timeout):
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = settings.concurrency
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        services.append(HTTPClientLifetime(client: client))
+        gateway = HTTPJSONGateway(client: client, url: url, auth: auth, timeout: .milliseconds(Int64(timeout * 1000)))
+    }
+    let sender = OutboxSender(owner: parts.owner, gateway: gateway, links: settings.links, linkLifetime: settings.linkLifetime,
+                              batch: settings.batch, concurrency: settings.concurrency, lease: settings.lease, idleLook: settings.idleLook)
+    services.append(DatabaseLoop(name: "sms-outbox", client: parts.client, listener: parts.listener, wakeOn: "hotline.sms_outbox",
+                                 health: parts.health, logger: parts.logger, step: sender.step))
+    return services
+})

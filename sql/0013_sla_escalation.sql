@@ -4,7 +4,6 @@
 -- tickets escalate automatically". Errors HL080–HL089, listed at each function.
 
 INSERT INTO hotline.settings (key, value, description) VALUES
-    ('sla.time_zone', '"Asia/Shanghai"', 'The time zone working days and deadlines in SMS are reckoned in.'),
     ('sla.notify_horizon_seconds', '60', 'A new timer due within this many seconds wakes the SLA-timer worker at once; later ones are found by its periodic look.'),
     ('escalation.urges', '3', 'Urges (SLA urging plus repeat calls) after which a ticket escalates as repeatedly urged.'),
     ('escalation.overdue_ratio', '1.0', 'A running timer overdue by this share of its allowance is severely overdue (1.0 = 100 %).'),
@@ -53,7 +52,7 @@ CREATE FUNCTION hotline.add_working_days(p_start timestamptz, p_days integer)
 RETURNS timestamptz
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    v_tz    text := hotline.setting('sla.time_zone') #>> '{}';
+    v_tz    text := hotline.setting('time_zone') #>> '{}';
     v_local timestamp := p_start AT TIME ZONE v_tz;
     v_day   date;
 BEGIN
@@ -211,20 +210,6 @@ $$;
 CREATE TRIGGER sla_timers_notify AFTER INSERT ON hotline.sla_timers
     REFERENCING NEW TABLE AS new_timers FOR EACH STATEMENT EXECUTE FUNCTION hotline.notify_sla_timers();
 
--- SMS to every contact of a unit.
-CREATE FUNCTION hotline.sms_unit(p_ticket_id bigint, p_unit_id integer, p_template text, p_body text)
-RETURNS integer
-LANGUAGE sql AS $$
-    WITH sent AS (
-        INSERT INTO hotline.sms_outbox (ticket_id, unit_id, phone, template, body)
-        SELECT p_ticket_id, u.id, hotline.normalize_phone(c->>'phone'), p_template, p_body
-          FROM hotline.handling_units u, jsonb_array_elements(u.contacts) c
-         WHERE u.id = p_unit_id AND hotline.normalize_phone(c->>'phone') IS NOT NULL
-        RETURNING 1
-    )
-    SELECT count(*)::integer FROM sent
-$$;
-
 -- Fires the due points of up to p_limit running timers, at p_now (default: the clock; tests pass
 -- their own). Each firing writes the ticket event, texts the unit, and at the deadline marks the
 -- assignment overdue and counts an urging; at the escalation point it requests escalation — all
@@ -267,12 +252,12 @@ BEGIN
                                                         'due_at', r.due_at, 'point', r.point_ratios[r.next_point], 'scheduled_at', r.next_fire_at));
         IF v_action = 'warn' THEN
             PERFORM hotline.sms_unit(r.ticket_id, r.unit_id, 'sla.warning',
-                                     format('【12345】%s：工单%s将于%s到%s时限，请抓紧办理。', r.unit_name, r.ticket_no,
-                                            to_char(r.due_at AT TIME ZONE (hotline.setting('sla.time_zone') #>> '{}'), 'MM-DD HH24:MI'), v_what));
+                                     jsonb_build_object('unit', r.unit_name, 'ticket_no', r.ticket_no, 'what', v_what,
+                                                        'due', to_char(r.due_at AT TIME ZONE (hotline.setting('time_zone') #>> '{}'), 'MM-DD HH24:MI')));
         ELSIF v_action = 'urge' THEN
             PERFORM hotline.sms_unit(r.ticket_id, r.unit_id, 'sla.urging',
-                                     format('【12345】催办：%s，工单%s已超过%s时限（%s），请立即办理。', r.unit_name, r.ticket_no, v_what,
-                                            to_char(r.due_at AT TIME ZONE (hotline.setting('sla.time_zone') #>> '{}'), 'MM-DD HH24:MI')));
+                                     jsonb_build_object('unit', r.unit_name, 'ticket_no', r.ticket_no, 'what', v_what,
+                                                        'due', to_char(r.due_at AT TIME ZONE (hotline.setting('time_zone') #>> '{}'), 'MM-DD HH24:MI')));
             UPDATE hotline.assignments SET overdue_at = coalesce(overdue_at, v_now) WHERE id = r.assignment_id;
             UPDATE hotline.tickets SET urges = urges + 1 WHERE id = r.ticket_id;
         ELSE
@@ -508,7 +493,7 @@ BEGIN
         RETURN NULL;
     END IF;
     PERFORM hotline.sms_unit(p_ticket_id, u.id, 'escalation.opened',
-                             format('【12345】异常工单上报（%s，%s级）：工单%s，请督促办理。', v_tr.name, p_level, t.ticket_no))
+                             jsonb_build_object('trigger', v_tr.name, 'level', p_level, 'ticket_no', t.ticket_no))
        FROM hotline.handling_units u WHERE u.code = ANY (v_units);
     PERFORM hotline.append_event(p_ticket_id, 'process', p_actor, 'escalated',
                                  jsonb_build_object('escalation_id', v_id, 'trigger', p_trigger, 'level', p_level,
@@ -589,8 +574,8 @@ BEGIN
     VALUES (p_ticket_id, v_unit, p_person, btrim(p_note), p_due_at) RETURNING id INTO v_id;
     UPDATE hotline.escalations SET state = 'supervising' WHERE ticket_id = p_ticket_id AND state IN ('open', 'acknowledged');
     PERFORM hotline.sms_unit(p_ticket_id, a.unit_id, 'supervision.opened',
-                             format('【12345】督办：工单%s由%s督办，请于%s前办结并反馈。', t.ticket_no, p_unit,
-                                    to_char(p_due_at AT TIME ZONE (hotline.setting('sla.time_zone') #>> '{}'), 'MM-DD HH24:MI')))
+                             jsonb_build_object('ticket_no', t.ticket_no, 'supervisor', p_unit,
+                                                'due', to_char(p_due_at AT TIME ZONE (hotline.setting('time_zone') #>> '{}'), 'MM-DD HH24:MI')))
        FROM hotline.assignments a WHERE a.ticket_id = p_ticket_id AND a.round = t.dispatch_round AND a.role = 'lead';
     PERFORM hotline.append_event(p_ticket_id, 'unit', p_unit, 'supervision_opened',
                                  jsonb_build_object('supervision_id', v_id, 'by', p_person, 'due_at', p_due_at, 'note', btrim(p_note)));
@@ -722,7 +707,7 @@ BEGIN
     -- Hard tickets: listed once, in the month they became hard; settled when closed.
     WITH listed AS (
         INSERT INTO hotline.hard_tickets (ticket_id, month, listed_at)
-        SELECT t.id, date_trunc('month', v_now AT TIME ZONE (hotline.setting('sla.time_zone') #>> '{}'))::date, v_now
+        SELECT t.id, date_trunc('month', v_now AT TIME ZONE (hotline.setting('time_zone') #>> '{}'))::date, v_now
           FROM hotline.tickets t
          WHERE 'unclear_responsibility' = ANY (t.special_ledger)
            AND t.status NOT IN ('closed', 'cancelled', 'merged')
@@ -797,9 +782,9 @@ BEGIN
             PERFORM hotline.start_sla_timers(p_ticket_id, v_assign, u.code, v_item.role, v_now);
         END IF;
         PERFORM hotline.sms_unit(p_ticket_id, v_unit.id, 'dispatch.' || v_item.role,
-                                 format('【12345】%s：工单%s（%s）已%s贵单位，请于%s前签收。', v_unit.name, t.ticket_no, u.name,
-                                        CASE v_item.role WHEN 'lead' THEN '派发' WHEN 'co_handler' THEN '派发（协办）' ELSE '抄送' END,
-                                        to_char(v_accept AT TIME ZONE (hotline.setting('sla.time_zone') #>> '{}'), 'MM-DD HH24:MI')));
+                                 jsonb_build_object('unit', v_unit.name, 'ticket_no', t.ticket_no, 'class', u.name)
+                                 || CASE WHEN v_item.role = 'cc' THEN '{}'::jsonb
+                                         ELSE jsonb_build_object('accept_due', to_char(v_accept AT TIME ZONE (hotline.setting('time_zone') #>> '{}'), 'MM-DD HH24:MI')) END);
     END LOOP;
 
     INSERT INTO hotline.linkage_records (ticket_id, service, reason)
@@ -860,7 +845,7 @@ BEGIN
             v_count := v_count + 1;
             PERFORM hotline.start_sla_timers(p_ticket_id, v_id, (r.t).urgency_class, 'summoned', v_now);
             PERFORM hotline.sms_unit(p_ticket_id, v_unit.id, 'dispatch.summoned',
-                                     format('【12345】%s：工单%s主办单位吹哨，请贵单位报到协同处置。', v_unit.name, (r.t).ticket_no));
+                                     jsonb_build_object('unit', v_unit.name, 'ticket_no', (r.t).ticket_no));
         END IF;
     END LOOP;
     PERFORM hotline.append_event(p_ticket_id, 'unit', p_unit, 'whistled',

@@ -7,30 +7,7 @@
 INSERT INTO hotline.settings (key, value, description) VALUES
     ('callback.delay_minutes', '120', 'Minutes after closing before the survey SMS goes out (then moved out of citizens'' quiet hours).'),
     ('callback.reply_window_hours', '48', 'Hours a survey waits for the reply.'),
-    ('callback.no_reply', '"operator"', 'No reply within the window: "operator" (a phone-callback task) or "no_answer" (recorded as not answered).'),
-    ('citizen.quiet_hours', '["21:00", "08:00"]', 'No non-urgent SMS to citizens between these local times; such messages wait for the morning.');
-
--- The first moment at or after p_at outside citizens' quiet hours (local time, sla.time_zone).
-CREATE FUNCTION hotline.outside_quiet_hours(p_at timestamptz)
-RETURNS timestamptz
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    v_tz    text := hotline.setting('sla.time_zone') #>> '{}';
-    v_q     jsonb := hotline.setting('citizen.quiet_hours');
-    v_start time := (v_q->>0)::time;
-    v_end   time := (v_q->>1)::time;
-    v_local timestamp := p_at AT TIME ZONE v_tz;
-    v_t     time := v_local::time;
-BEGIN
-    IF v_start > v_end THEN   -- across midnight, e.g. 21:00–08:00
-        IF v_t >= v_start THEN RETURN ((v_local::date + 1) + v_end) AT TIME ZONE v_tz; END IF;
-        IF v_t < v_end THEN RETURN (v_local::date + v_end) AT TIME ZONE v_tz; END IF;
-    ELSIF v_t >= v_start AND v_t < v_end THEN
-        RETURN (v_local::date + v_end) AT TIME ZONE v_tz;
-    END IF;
-    RETURN p_at;
-END
-$$;
+    ('callback.no_reply', '"operator"', 'No reply within the window: "operator" (a phone-callback task) or "no_answer" (recorded as not answered).');
 
 CREATE TABLE hotline.callback_surveys (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -121,9 +98,8 @@ BEGIN
                                      jsonb_build_object('survey_id', v_id, 'reason', 'no_phone'));
         RETURN v_id;
     END IF;
-    INSERT INTO hotline.sms_outbox (ticket_id, phone, template, body)
-    VALUES (p_ticket_id, t.caller_phone, 'callback.survey',
-            format('【12345】您好，您反映的问题（工单号%s）承办单位已办结。请回复数字评价：1 满意，2 基本满意，3 不满意；如问题没有解决，请回复 0。感谢您的支持！', t.ticket_no));
+    PERFORM hotline.queue_sms('callback.survey', t.caller_phone, jsonb_build_object('ticket_no', t.ticket_no),
+                              p_ticket_id, NULL, format('survey:%s', v_id));
     PERFORM queue.enqueue('satisfaction-callback', 'survey.timeout', jsonb_build_object('survey_id', v_id), v_ends,
                           0::smallint, 20, format('survey:%s:timeout', v_id));
     PERFORM hotline.append_event(p_ticket_id, 'process', 'satisfaction-callback', 'callback_sent',

@@ -1,0 +1,95 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import ServiceLifecycle
+import Shared
+
+/// SMS-notify's own settings (environment; a bad value stops the process at start).
+///
+/// | variable | default | meaning |
+/// |---|---|---|
+/// | HOTLINE_SMS_GATEWAY | (required) | `file:PATH` (append JSON lines; the demo) or `http` |
+/// | HOTLINE_SMS_URL | — | the HTTP JSON gateway's address (with `http`) |
+/// | HOTLINE_SMS_AUTH_HEADER | — | e.g. `Authorization: Bearer …` |
+/// | HOTLINE_SMS_HMAC_SECRET | — | sign each request (X-Timestamp, X-Signature) instead |
+/// | HOTLINE_SMS_TIMEOUT_SECONDS | 5 | one request, 0.1…120 |
+/// | HOTLINE_SMS_BATCH / HOTLINE_SMS_CONCURRENCY | 100 / 32 | messages per claim / requests in flight |
+/// | HOTLINE_SMS_LEASE_SECONDS | 60 | a claim's lease; after it, an unfinished send's outcome is unknown |
+/// | HOTLINE_SMS_IDLE_SECONDS | 30 | the longest sleep without a look |
+/// | HOTLINE_LINK_BASE / HOTLINE_LINK_SECRET | https://12345.xa.gov.cn/h / (required) | the handling app's address and the links' signing key |
+/// | HOTLINE_LINK_TTL_HOURS | 168 | how long a handler's link works |
+struct SMSSettings: Sendable {
+    enum Gateway: Sendable, Equatable {
+        case file(String)
+        case http(url: String, auth: HTTPJSONGateway.Auth, timeout: Double)
+
+        static func == (a: Gateway, b: Gateway) -> Bool {
+            switch (a, b) {
+            case let (.file(x), .file(y)): x == y
+            case let (.http(x, _, s), .http(y, _, t)): x == y && s == t
+            default: false
+            }
+        }
+    }
+
+    var gateway: Gateway
+    var batch: Int
+    var concurrency: Int
+    var lease: Duration
+    var idleLook: Duration
+    var links: SignedLink
+    var linkLifetime: Duration
+
+    init(environment env: EnvironmentReader) throws {
+        guard let kind = env.string("HOTLINE_SMS_GATEWAY") else {
+            throw ConfigurationError(variable: "HOTLINE_SMS_GATEWAY", message: "not set; expected file:PATH or http")
+        }
+        if kind.hasPrefix("file:") {
+            let path = String(kind.dropFirst(5))
+            guard !path.isEmpty else { throw ConfigurationError(variable: "HOTLINE_SMS_GATEWAY", message: "file: needs a path") }
+            gateway = .file(path)
+        } else if kind == "http" {
+            guard let url = env.string("HOTLINE_SMS_URL"), let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""),
+                  parsed.host != nil else {
+                throw ConfigurationError(variable: "HOTLINE_SMS_URL", message: "an http(s) address is required with HOTLINE_SMS_GATEWAY=http")
+            }
+            var auth = HTTPJSONGateway.Auth.none
+            if let header = env.string("HOTLINE_SMS_AUTH_HEADER") {
+                let parts = header.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    throw ConfigurationError(variable: "HOTLINE_SMS_AUTH_HEADER", message: "expected 'Name: value'")
+                }
+                auth = .header(name: parts[0], value: parts[1])
+            }
+            if let secret = env.string("HOTLINE_SMS_HMAC_SECRET") {
+                guard case .none = auth else {
+                    throw ConfigurationError(variable: "HOTLINE_SMS_HMAC_SECRET", message: "give either an auth header or an HMAC secret, not both")
+                }
+                guard secret.utf8.count >= 16 else { throw ConfigurationError(variable: "HOTLINE_SMS_HMAC_SECRET", message: "must be at least 16 characters") }
+                auth = .hmac(secret: secret)
+            }
+            let timeout = try env.seconds("HOTLINE_SMS_TIMEOUT_SECONDS", default: 5, in: 0.1...120)
+            gateway = .http(url: url, auth: auth, timeout: timeout.seconds)
+        } else {
+            throw ConfigurationError(variable: "HOTLINE_SMS_GATEWAY", message: "'\(kind)' is neither file:PATH nor http")
+        }
+        batch = try env.int("HOTLINE_SMS_BATCH", default: 100, in: 1...1000)
+        concurrency = try env.int("HOTLINE_SMS_CONCURRENCY", default: 32, in: 1...1000)
+        lease = try env.seconds("HOTLINE_SMS_LEASE_SECONDS", default: 60, in: 1...3600)
+        idleLook = try env.seconds("HOTLINE_SMS_IDLE_SECONDS", default: 30, in: 0.05...3600)
+        guard let secret = env.string("HOTLINE_LINK_SECRET") else {
+            throw ConfigurationError(variable: "HOTLINE_LINK_SECRET", message: "not set; handlers' links must be signed (16+ characters)")
+        }
+        links = try SignedLink(base: env.string("HOTLINE_LINK_BASE") ?? "https://12345.xa.gov.cn/h", secret: secret)
+        linkLifetime = .seconds(try env.int("HOTLINE_LINK_TTL_HOURS", default: 168, in: 1...8760) * 3600)
+    }
+}
+
+/// Shuts the process's HTTP client down when the process drains.
+struct HTTPClientLifetime: Service {
+    let client: HTTPClient
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}
