@@ -8,7 +8,7 @@ INSERT INTO hotline.settings (key, value, description) VALUES
     ('sms.rate_per_second', '0', 'Messages per second to the gateway for the whole fleet (0: no limit).'),
     ('sms.citizen_daily_cap', '5', 'Most messages a citizen''s number gets per local day; more wait for the next day.'),
     ('sms.max_attempts', '8', 'Sending attempts before a message that keeps failing transiently is given up.'),
-    ('sms.unknown_policy', '"resend"', 'A message whose outcome is unknown (crash between send and commit, a garbled gateway reply): "resend" with the same idempotency reference, or "hold" for an explicit hotline.resend_sms().'),
+    ('sms.unknown_policy', '"resend"', 'A message whose outcome is unknown (crash between send and commit, a garbled gateway reply): "resend" with the same idempotency reference (with backoff, within sms.max_attempts; then it waits as unknown), or "hold" for an explicit hotline.resend_sms().'),
     ('citizen.quiet_hours', '["21:00", "08:00"]', 'No non-urgent SMS to citizens between these local times; such messages wait for the morning.'),
     ('time_zone', '"Asia/Shanghai"', 'The local time zone: quiet hours, daily caps, working days, deadlines in messages.');
 
@@ -283,7 +283,7 @@ BEGIN
     END IF;
     -- A lease that expired while sending: nobody knows whether the gateway got it.
     UPDATE hotline.sms_outbox o
-       SET status = CASE WHEN v_policy = 'resend' THEN 'pending' ELSE 'unknown' END,
+       SET status = CASE WHEN v_policy = 'resend' AND o.attempts < (hotline.setting('sms.max_attempts'))::integer THEN 'pending' ELSE 'unknown' END,
            unknown_count = o.unknown_count + 1, lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = v_now,
            last_error = 'outcome unknown: the sender''s lease expired while sending'
      WHERE o.id IN (SELECT x.id FROM hotline.sms_outbox x WHERE x.status = 'sending' AND x.lease_expires_at < v_now
@@ -385,7 +385,10 @@ BEGIN
        SET status = CASE r.outcome
                         WHEN 'sent' THEN 'sent'
                         WHEN 'permanent' THEN 'failed'
-                        WHEN 'unknown' THEN CASE WHEN (hotline.setting('sms.unknown_policy') #>> '{}') = 'resend' THEN 'pending' ELSE 'unknown' END
+                        -- Resending an unknown one counts as an attempt too: a gateway that garbles
+                        -- every reply must not be hammered forever.
+                        WHEN 'unknown' THEN CASE WHEN (hotline.setting('sms.unknown_policy') #>> '{}') = 'resend' AND o.attempts < v_max
+                                                 THEN 'pending' ELSE 'unknown' END
                         ELSE CASE WHEN o.attempts >= v_max THEN 'failed' ELSE 'pending' END END,
            sent_at = CASE WHEN r.outcome = 'sent' THEN clock_timestamp() ELSE o.sent_at END,
            provider_message_id = coalesce(r.provider_id, o.provider_message_id),
@@ -394,7 +397,7 @@ BEGIN
                              WHEN r.outcome = 'transient' AND o.attempts >= v_max THEN 'gave up after ' || o.attempts || ' attempts: ' || coalesce(r.error, '')
                              ELSE r.error END,
            unknown_count = o.unknown_count + CASE WHEN r.outcome = 'unknown' THEN 1 ELSE 0 END,
-           next_attempt_at = CASE WHEN r.outcome = 'transient'
+           next_attempt_at = CASE WHEN r.outcome IN ('transient', 'unknown')
                                   THEN clock_timestamp() + make_interval(secs => coalesce(r.retry_after, least(3600, 5 * 2 ^ least(o.attempts, 12))))
                                   ELSE clock_timestamp() END,
            lease_owner = NULL, lease_expires_at = NULL

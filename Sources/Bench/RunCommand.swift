@@ -16,7 +16,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Smaller sizes (a quick look, not for the README).") var quick = false
     @Option(help: "Port for the benchmark's own cluster.") var port = 25450
     @Flag(help: "Skip the PgQueuer and pgbench references.") var noReferences = false
-    @Option(help: "Only these sections (enqueue, drain, latency, claim, intake, dispatch, timers, pgqueuer, raw), comma-separated.") var only: String?
+    @Option(help: "Only these sections (enqueue, drain, latency, claim, intake, dispatch, timers, sms, pgqueuer, raw), comma-separated.") var only: String?
 
     func run() async throws {
         var logger = Logger(label: "bench")
@@ -54,6 +54,7 @@ struct RunCommand: AsyncParsableCommand {
             if wanted("intake") { try await bench.intake(into: &report) }
             if wanted("dispatch") { try await bench.dispatch(into: &report) }
             if wanted("timers") { try await bench.timers(into: &report) }
+            if wanted("sms") { try await bench.sms(into: &report) }
             if !noReferences && wanted("pgqueuer") { await bench.pgQueuer(server: server, into: &report) }
             if !noReferences && wanted("raw") { await bench.rawLimit(server: server, into: &report) }
         }

@@ -155,6 +155,27 @@ struct SMSNotifyTests {
         }
     }
 
+    @Test func aGatewayThatGarblesEveryReplyIsNotHammered() async throws {
+        try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                try await Self.noQuietHours(client)
+                let garbled = try await Self.queue(client, "13900010222")
+                try await Self.withGateway { simulator, sender in
+                    _ = try await sender.step(client, db.logger)
+                    let later = try await client.first("""
+                        SELECT next_attempt_at > now() + interval '5 seconds' FROM hotline.sms_outbox WHERE id = \(garbled) AND status = 'pending'
+                        """, as: Bool.self, logger: db.logger)
+                    #expect(later == true, "resent later, with backoff, not at once")
+                    _ = try await sender.step(client, db.logger)
+                    #expect(simulator.received.count == 1)
+                    try await client.execute("UPDATE hotline.sms_outbox SET attempts = 7, next_attempt_at = now() WHERE id = \(garbled)", logger: db.logger)
+                    _ = try await sender.step(client, db.logger)
+                    #expect(try await Self.state(client, garbled).status == "unknown", "after the last attempt it waits for a person")
+                }
+            }
+        }
+    }
+
     @Test func theGatewayRateAndTheCitizensDailyCapHold() async throws {
         try await TestDatabase.with { db in
             try await db.withClient { client async throws in
