@@ -265,7 +265,7 @@ COMMENT ON TABLE hotline.sms_citizen_day IS 'Messages claimed per citizen number
 -- sms.unknown_policy. Commit before sending.
 --   HL103 limit or lease out of range
 CREATE FUNCTION hotline.claim_sms(p_owner text, p_limit integer, p_lease_seconds double precision)
-RETURNS TABLE (id bigint, phone text, body text, template text, ticket_no text, unit_code text, attempt integer)
+RETURNS TABLE (id bigint, phone text, body text, template text, variables text, ticket_no text, unit_code text, attempt integer)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -339,7 +339,7 @@ BEGIN
         UPDATE hotline.sms_rate SET window_start = r.window_start, used = r.used + cardinality(v_ids) WHERE sms_rate.id = 1;
     END IF;
     RETURN QUERY
-    SELECT o.id, o.phone, o.body, o.template, t.ticket_no, u.code, o.attempts
+    SELECT o.id, o.phone, o.body, o.template, o.variables::text, t.ticket_no, u.code, o.attempts
       FROM hotline.sms_outbox o
       LEFT JOIN hotline.tickets t ON t.id = o.ticket_id
       LEFT JOIN hotline.handling_units u ON u.id = o.unit_id

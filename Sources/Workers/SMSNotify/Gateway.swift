@@ -5,7 +5,13 @@ import Foundation
 struct OutgoingSMS: Sendable, Equatable {
     let id: Int64
     let phone: String
+    /// The rendered text, the signed link filled in.
     let text: String
+    /// For gateways that send registered templates instead of text (Tencent).
+    var template: String = ""
+    var variables: [String: String] = [:]
+    var link: String?
+
     var reference: String { "hotline-\(id)" }
 }
 

@@ -38,15 +38,17 @@ struct OutboxSender: Sendable {
         let id: Int64
         let phone: String
         let body: String
+        var template: String = ""
+        var variables: [String: String] = [:]
         let ticketNo: String?
         let unit: String?
     }
 
     func step(_ client: PostgresClient, _ logger: Logger) async throws -> Duration {
         let claimed = try await client.all("""
-            SELECT id, phone, body, ticket_no, unit_code FROM hotline.claim_sms(\(owner), \(batch)::int, \(lease.seconds)::float8)
-            """, as: (Int64, String, String, String?, String?).self, logger: logger)
-            .map { Claimed(id: $0.0, phone: $0.1, body: $0.2, ticketNo: $0.3, unit: $0.4) }
+            SELECT id, phone, body, template, variables, ticket_no, unit_code FROM hotline.claim_sms(\(owner), \(batch)::int, \(lease.seconds)::float8)
+            """, as: (Int64, String, String, String, String, String?, String?).self, logger: logger)
+            .map { Claimed(id: $0.0, phone: $0.1, body: $0.2, template: $0.3, variables: Self.strings($0.4), ticketNo: $0.5, unit: $0.6) }
         guard !claimed.isEmpty else {
             let row: Double?? = try await client.first("SELECT hotline.sms_next_due()", as: Double?.self, logger: logger)
             guard let next = row ?? nil else { return idleLook }
@@ -60,14 +62,27 @@ struct OutboxSender: Sendable {
         return .zero
     }
 
-    /// The text as sent: the template's {link} becomes the handler's signed link.
-    func text(of message: Claimed, now: Date = Date()) -> String {
-        guard message.body.contains("{link}") else { return message.body }
-        guard let ticket = message.ticketNo, let unit = message.unit else {
-            return message.body.replacingOccurrences(of: "{link}", with: links.base)
+    /// The message as sent: the template's {link} becomes the handler's signed link.
+    func outgoing(_ message: Claimed, now: Date = Date()) -> OutgoingSMS {
+        var link: String?
+        if let ticket = message.ticketNo, let unit = message.unit {
+            link = links.make(ticketNo: ticket, unit: unit, expires: now.addingTimeInterval(linkLifetime.seconds))
         }
-        let link = links.make(ticketNo: ticket, unit: unit, expires: now.addingTimeInterval(linkLifetime.seconds))
-        return message.body.replacingOccurrences(of: "{link}", with: link)
+        let text = message.body.replacingOccurrences(of: "{link}", with: link ?? links.base)
+        return OutgoingSMS(id: message.id, phone: message.phone, text: text, template: message.template,
+                           variables: message.variables, link: link)
+    }
+
+    /// A template's variables (a JSON object of strings and numbers) as text.
+    static func strings(_ json: String) -> [String: String] {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return [:] }
+        return object.compactMapValues { value in
+            switch value {
+            case let text as String: text
+            case let number as NSNumber: number.stringValue
+            default: nil
+            }
+        }
     }
 
     private func send(_ claimed: [Claimed]) async -> [(Int64, SendOutcome, Int)] {
@@ -75,10 +90,10 @@ struct OutboxSender: Sendable {
             var results: [(Int64, SendOutcome, Int)] = []
             var next = claimed.makeIterator()
             func start(_ message: Claimed) {
-                let text = self.text(of: message)
+                let outgoing = self.outgoing(message)
                 group.addTask {
-                    let outcome = await self.gateway.send(OutgoingSMS(id: message.id, phone: message.phone, text: text))
-                    return (message.id, outcome, Self.segments(text))
+                    let outcome = await self.gateway.send(outgoing)
+                    return (message.id, outcome, Self.segments(outgoing.text))
                 }
             }
             for _ in 0..<concurrency { if let message = next.next() { start(message) } }

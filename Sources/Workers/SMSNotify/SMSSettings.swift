@@ -8,7 +8,7 @@ import Shared
 ///
 /// | variable | default | meaning |
 /// |---|---|---|
-/// | HOTLINE_SMS_GATEWAY | (required) | `file:PATH` (append JSON lines; the demo) or `http` |
+/// | HOTLINE_SMS_GATEWAY | (required) | `file:PATH` (append JSON lines; the demo), `http` or `tencent` |
 /// | HOTLINE_SMS_URL | — | the HTTP JSON gateway's address (with `http`) |
 /// | HOTLINE_SMS_AUTH_HEADER | — | e.g. `Authorization: Bearer …` |
 /// | HOTLINE_SMS_HMAC_SECRET | — | sign each request (X-Timestamp, X-Signature) instead |
@@ -18,18 +18,24 @@ import Shared
 /// | HOTLINE_SMS_IDLE_SECONDS | 30 | the longest sleep without a look |
 /// | HOTLINE_LINK_BASE / HOTLINE_LINK_SECRET | https://12345.xa.gov.cn/h / (required) | the handling app's address and the links' signing key |
 /// | HOTLINE_LINK_TTL_HOURS | 168 | how long a handler's link works |
+/// | HOTLINE_TENCENT_SECRET_ID / _SECRET_KEY / _SDK_APP_ID / _SIGN_NAME | (required with `tencent`) | Tencent Cloud SMS account |
+/// | HOTLINE_TENCENT_TEMPLATES | (required with `tencent`) | `{"dispatch.lead": {"id": "1110", "params": ["unit", "ticket_no", "link"]}, …}` |
+/// | HOTLINE_TENCENT_REGION / _ENDPOINT | ap-guangzhou / https://sms.tencentcloudapi.com | |
 struct SMSSettings: Sendable {
-    enum Gateway: Sendable, Equatable {
+    struct Tencent: Sendable {
+        var secretID: String
+        var secretKey: String
+        var sdkAppID: String
+        var signName: String
+        var region: String
+        var endpoint: String
+        var templates: [String: TencentSMSGateway.Template]
+    }
+
+    enum Gateway: Sendable {
         case file(String)
         case http(url: String, auth: HTTPJSONGateway.Auth, timeout: Double)
-
-        static func == (a: Gateway, b: Gateway) -> Bool {
-            switch (a, b) {
-            case let (.file(x), .file(y)): x == y
-            case let (.http(x, _, s), .http(y, _, t)): x == y && s == t
-            default: false
-            }
-        }
+        case tencent(Tencent, timeout: Double)
     }
 
     var gateway: Gateway
@@ -70,8 +76,29 @@ struct SMSSettings: Sendable {
             }
             let timeout = try env.seconds("HOTLINE_SMS_TIMEOUT_SECONDS", default: 5, in: 0.1...120)
             gateway = .http(url: url, auth: auth, timeout: timeout.seconds)
+        } else if kind == "tencent" {
+            func required(_ name: String) throws -> String {
+                guard let value = env.string(name) else { throw ConfigurationError(variable: name, message: "required with HOTLINE_SMS_GATEWAY=tencent") }
+                return value
+            }
+            let templatesJSON = try required("HOTLINE_TENCENT_TEMPLATES")
+            let templates: [String: TencentSMSGateway.Template]
+            do {
+                templates = try JSONDecoder().decode([String: TencentSMSGateway.Template].self, from: Data(templatesJSON.utf8))
+            } catch {
+                throw ConfigurationError(variable: "HOTLINE_TENCENT_TEMPLATES",
+                                         message: #"expected {"template.code": {"id": "…", "params": ["variable", …]}, …}"#)
+            }
+            let endpoint = env.string("HOTLINE_TENCENT_ENDPOINT") ?? "https://sms.tencentcloudapi.com"
+            guard URL(string: endpoint)?.host != nil else {
+                throw ConfigurationError(variable: "HOTLINE_TENCENT_ENDPOINT", message: "'\(endpoint)' is not an address")
+            }
+            gateway = .tencent(Tencent(secretID: try required("HOTLINE_TENCENT_SECRET_ID"), secretKey: try required("HOTLINE_TENCENT_SECRET_KEY"),
+                                       sdkAppID: try required("HOTLINE_TENCENT_SDK_APP_ID"), signName: try required("HOTLINE_TENCENT_SIGN_NAME"),
+                                       region: env.string("HOTLINE_TENCENT_REGION") ?? "ap-guangzhou", endpoint: endpoint, templates: templates),
+                               timeout: try env.seconds("HOTLINE_SMS_TIMEOUT_SECONDS", default: 5, in: 0.1...120).seconds)
         } else {
-            throw ConfigurationError(variable: "HOTLINE_SMS_GATEWAY", message: "'\(kind)' is neither file:PATH nor http")
+            throw ConfigurationError(variable: "HOTLINE_SMS_GATEWAY", message: "'\(kind)' is not file:PATH, http or tencent")
         }
         batch = try env.int("HOTLINE_SMS_BATCH", default: 100, in: 1...1000)
         concurrency = try env.int("HOTLINE_SMS_CONCURRENCY", default: 32, in: 1...1000)

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import NIOCore
 import ServiceLifecycle
 import Shared
@@ -7,6 +8,12 @@ import Shared
 // supervision, escalation, citizen receipts and surveys) through the configured gateway, once,
 // within the fleet-wide rate, citizens' daily caps and quiet hours; transient failures retry,
 // permanent ones stop with the reason, and outcomes lost in a crash are resolved by policy.
+func makeHTTPClient(concurrency: Int) -> HTTPClient {
+    var configuration = HTTPClient.Configuration()
+    configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = concurrency
+    return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+}
+
 await WorkerProcess.main({
     var worker = try Worker(name: "sms-notify", queue: "sms-notify", concurrency: 2)
     try worker.registerPing()
@@ -19,11 +26,16 @@ await WorkerProcess.main({
     case .file(let path):
         gateway = try FileSinkGateway(path: path)
     case .http(let url, let auth, let timeout):
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = settings.concurrency
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        let client = makeHTTPClient(concurrency: settings.concurrency)
         services.append(HTTPClientLifetime(client: client))
         gateway = HTTPJSONGateway(client: client, url: url, auth: auth, timeout: .milliseconds(Int64(timeout * 1000)))
+    case .tencent(let account, let timeout):
+        let client = makeHTTPClient(concurrency: settings.concurrency)
+        services.append(HTTPClientLifetime(client: client))
+        gateway = TencentSMSGateway(client: client, endpoint: account.endpoint, host: URL(string: account.endpoint)?.host ?? "sms.tencentcloudapi.com",
+                                    secretID: account.secretID, secretKey: account.secretKey, region: account.region,
+                                    sdkAppID: account.sdkAppID, signName: account.signName, templates: account.templates,
+                                    timeout: .milliseconds(Int64(timeout * 1000)))
     }
     let sender = OutboxSender(owner: parts.owner, gateway: gateway, links: settings.links, linkLifetime: settings.linkLifetime,
                               batch: settings.batch, concurrency: settings.concurrency, lease: settings.lease, idleLook: settings.idleLook)
