@@ -349,13 +349,15 @@ END
 $$;
 COMMENT ON FUNCTION hotline.claim_sms IS 'SMS-notify''s claim: due messages under a lease, within rate and caps. Error HL103.';
 
--- When the next message is due (NULL: none), and whether the rate budget of this second is spent.
-CREATE FUNCTION hotline.sms_next_due()
-RETURNS double precision
+-- What an idle sender looks at: seconds until the next message is due (NULL: none), and how
+-- many messages wait as unknown for a person (hotline.resend_sms), for its metrics.
+CREATE FUNCTION hotline.sms_outlook(OUT next_in double precision, OUT unknown integer)
 LANGUAGE sql STABLE AS $$
-    SELECT extract(epoch FROM min(next_attempt_at) - clock_timestamp())::float8
-      FROM hotline.sms_outbox WHERE status IN ('pending', 'held')
+    SELECT (SELECT extract(epoch FROM min(next_attempt_at) - clock_timestamp())::float8
+              FROM hotline.sms_outbox WHERE status IN ('pending', 'held')),
+           (SELECT count(*)::integer FROM hotline.sms_outbox WHERE status = 'unknown')
 $$;
+CREATE INDEX sms_outbox_unknown_idx ON hotline.sms_outbox (id) WHERE status = 'unknown';
 
 -- Records the outcomes of one claim's sends in one statement. p_results: [{"id", "outcome":
 -- sent|transient|permanent|unknown, "provider_id", "error", "retry_after" (seconds), "segments"}].

@@ -21,6 +21,8 @@ struct OutboxSender: Sendable {
 
     private func outcomes(_ kind: String) -> Counter { Counter(label: "hotline_sms_sent_total", dimensions: [("outcome", kind)]) }
     private let segments = Counter(label: "hotline_sms_segments_total")
+    /// Messages whose outcome is unknown and that wait for a person (hold policy, or attempts spent).
+    private let unknownWaiting = Gauge(label: "hotline_sms_unknown_waiting")
 
     init(owner: String, gateway: any SMSGateway, links: SignedLink, linkLifetime: Duration = .seconds(7 * 86_400),
          batch: Int = 100, concurrency: Int = 32, lease: Duration = .seconds(60), idleLook: Duration = .seconds(30)) {
@@ -50,8 +52,9 @@ struct OutboxSender: Sendable {
             """, as: (Int64, String, String, String, String, String?, String?).self, logger: logger)
             .map { Claimed(id: $0.0, phone: $0.1, body: $0.2, template: $0.3, variables: Self.strings($0.4), ticketNo: $0.5, unit: $0.6) }
         guard !claimed.isEmpty else {
-            let row: Double?? = try await client.first("SELECT hotline.sms_next_due()", as: Double?.self, logger: logger)
-            guard let next = row ?? nil else { return idleLook }
+            let row = try await client.first("SELECT next_in, unknown FROM hotline.sms_outlook()", as: (Double?, Int).self, logger: logger)
+            unknownWaiting.record(row?.1 ?? 0)
+            guard let next = row?.0 else { return idleLook }
             // Due but not claimed: the second's budget is spent or another process holds them.
             if next <= 0 { return .milliseconds(100) }
             return min(.milliseconds(Int64((next * 1000).rounded(.up))), idleLook)
