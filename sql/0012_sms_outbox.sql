@@ -134,6 +134,7 @@ ALTER TABLE hotline.sms_outbox
     ADD CONSTRAINT sms_outbox_status_check CHECK (status IN ('pending', 'held', 'sending', 'sent', 'delivered', 'failed', 'unknown', 'cancelled')),
     ADD COLUMN purpose text CHECK (purpose IN ('handler_notice', 'urging', 'supervision', 'escalation', 'citizen_receipt', 'survey')),
     ADD COLUMN recipient text CHECK (recipient IN ('unit', 'citizen')),
+    ADD COLUMN urgent boolean NOT NULL DEFAULT false,
     ADD COLUMN priority smallint NOT NULL DEFAULT 0,
     ADD COLUMN variables jsonb NOT NULL DEFAULT '{}',
     ADD COLUMN dedupe_key text CHECK (length(dedupe_key) BETWEEN 1 AND 200),
@@ -175,6 +176,7 @@ BEGIN
     END IF;
     NEW.purpose := t.purpose;
     NEW.recipient := t.recipient;
+    NEW.urgent := t.urgent;
     NEW.priority := t.priority;
     NEW.segments := hotline.sms_segments(NEW.body);
     IF t.recipient = 'citizen' AND NOT t.urgent THEN
@@ -289,6 +291,15 @@ BEGIN
      WHERE o.id IN (SELECT x.id FROM hotline.sms_outbox x WHERE x.status = 'sending' AND x.lease_expires_at < v_now
                      ORDER BY x.lease_expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED);
 
+    -- Quiet hours hold at sending time too: a retry, a resend or a backlog must not reach a
+    -- citizen at night with a message that is not urgent.
+    IF hotline.outside_quiet_hours(v_now) > v_now THEN
+        UPDATE hotline.sms_outbox o SET status = 'held', next_attempt_at = hotline.outside_quiet_hours(v_now)
+         WHERE o.id IN (SELECT x.id FROM hotline.sms_outbox x
+                         WHERE x.status IN ('pending', 'held') AND x.next_attempt_at <= v_now AND x.recipient = 'citizen' AND NOT x.urgent
+                         LIMIT 10000 FOR UPDATE SKIP LOCKED);
+    END IF;
+
     IF v_rate > 0 THEN
         SELECT * INTO r FROM hotline.sms_rate WHERE sms_rate.id = 1 FOR UPDATE;
         IF r.window_start < date_trunc('second', v_now) THEN
@@ -375,7 +386,9 @@ BEGIN
     IF p_results IS NULL OR jsonb_typeof(p_results) <> 'array'
        OR EXISTS (SELECT 1 FROM jsonb_array_elements(p_results) e
                    WHERE jsonb_typeof(e->'id') IS DISTINCT FROM 'number'
-                      OR NOT (e->>'outcome') IN ('sent', 'transient', 'permanent', 'unknown')) THEN
+                      OR coalesce(e->>'outcome', '') NOT IN ('sent', 'transient', 'permanent', 'unknown')
+                      OR (e ? 'retry_after' AND jsonb_typeof(e->'retry_after') NOT IN ('number', 'null'))
+                      OR (e ? 'segments' AND jsonb_typeof(e->'segments') NOT IN ('number', 'null'))) THEN
         RAISE EXCEPTION USING ERRCODE = 'HL104', MESSAGE = 'SMS results are an array of {id, outcome: sent|transient|permanent|unknown, …}';
     END IF;
     WITH r AS (
@@ -404,7 +417,11 @@ BEGIN
                                   ELSE clock_timestamp() END,
            lease_owner = NULL, lease_expires_at = NULL
       FROM r
-     WHERE o.id = r.id AND ((o.status = 'sending' AND o.lease_owner = p_owner) OR (o.status = 'unknown' AND r.outcome = 'sent'));
+     WHERE o.id = r.id
+       AND ((o.status = 'sending' AND o.lease_owner = p_owner)
+            -- A late "sent" for a message whose lease ran out (unknown, or back to pending for a
+            -- resend nobody has claimed yet) still counts: the resend is not needed.
+            OR (r.outcome = 'sent' AND (o.status = 'unknown' OR (o.status = 'pending' AND o.lease_owner IS NULL AND o.unknown_count > 0))));
     GET DIAGNOSTICS v_n = ROW_COUNT;
     RETURN v_n;
 END

@@ -166,9 +166,13 @@ ALTER TABLE hotline.sla_timers SET (autovacuum_vacuum_scale_factor = 0.02, autov
 ALTER TABLE hotline.assignments ADD COLUMN overdue_at timestamptz;
 COMMENT ON COLUMN hotline.assignments.overdue_at IS 'When one of the assignment''s deadlines first passed unmet.';
 ALTER TABLE hotline.tickets ADD COLUMN urges integer NOT NULL DEFAULT 0, ADD COLUMN paused_at timestamptz;
--- The few tickets an event-driven trigger may concern, so the rule scan need not read them all.
+-- The few open tickets an event-driven trigger may concern, and the open ones by age and with
+-- unclear responsibility, so the rule scan never reads the closed millions.
 CREATE INDEX tickets_escalation_candidates_idx ON hotline.tickets (id)
-    WHERE is_sensitive OR returns > 0 OR urges + repeat_calls > 0;
+    WHERE (is_sensitive OR returns > 0 OR urges + repeat_calls > 0) AND status NOT IN ('closed', 'cancelled', 'merged');
+CREATE INDEX tickets_open_received_idx ON hotline.tickets (received_at) WHERE status NOT IN ('closed', 'cancelled', 'merged');
+CREATE INDEX tickets_unclear_open_idx ON hotline.tickets (received_at)
+    WHERE 'unclear_responsibility' = ANY (special_ledger) AND status NOT IN ('closed', 'cancelled', 'merged');
 COMMENT ON COLUMN hotline.tickets.urges IS 'Urgings (催办) the SLA-timer sent at missed deadlines; with repeat_calls it drives the repeated-urging escalation.';
 
 -- Timers already running keep their deadline and get the default points.
@@ -259,7 +263,11 @@ BEGIN
                                      jsonb_build_object('unit', r.unit_name, 'ticket_no', r.ticket_no, 'what', v_what,
                                                         'due', to_char(r.due_at AT TIME ZONE (hotline.setting('time_zone') #>> '{}'), 'MM-DD HH24:MI')));
             UPDATE hotline.assignments SET overdue_at = coalesce(overdue_at, v_now) WHERE id = r.assignment_id;
-            UPDATE hotline.tickets SET urges = urges + 1 WHERE id = r.ticket_id;
+            -- One urging per missed deadline of the ticket: the lead's (co-handlers are urged too,
+            -- but three late units are not three urgings of the matter).
+            IF r.role = 'lead' THEN
+                UPDATE hotline.tickets SET urges = urges + 1 WHERE id = r.ticket_id;
+            END IF;
         ELSE
             PERFORM hotline.request_escalation(r.ticket_id, 'severely_overdue', 1,
                                                jsonb_build_object('timer_id', r.id, 'timer', r.kind, 'unit', r.unit_code, 'due_at', r.due_at));
@@ -323,10 +331,14 @@ BEGIN
     IF (r.t).paused_at IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'HL083', MESSAGE = format('ticket %s is not paused', p_ticket_id);
     END IF;
+    -- A co-handler that returned its part meanwhile has nothing left to be timed.
     UPDATE hotline.sla_timers s
-       SET status = 'running', due_at = now() + s.paused_left, next_fire_at = now() + s.paused_fire_left,
+       SET status = CASE WHEN a.status IN ('pending', 'accepted') THEN 'running' ELSE 'cancelled' END,
+           stopped_at = CASE WHEN a.status IN ('pending', 'accepted') THEN NULL ELSE now() END,
+           due_at = now() + s.paused_left, next_fire_at = now() + s.paused_fire_left,
            paused_left = NULL, paused_fire_left = NULL
-     WHERE s.ticket_id = p_ticket_id AND s.status = 'paused';
+      FROM hotline.assignments a
+     WHERE a.id = s.assignment_id AND s.ticket_id = p_ticket_id AND s.status = 'paused';
     GET DIAGNOSTICS v_moved = ROW_COUNT;
     UPDATE hotline.assignments a SET feedback_due_at = s.due_at
       FROM hotline.sla_timers s WHERE s.assignment_id = a.id AND s.kind = 'feedback' AND a.ticket_id = p_ticket_id AND a.round = (r.t).dispatch_round;
@@ -391,6 +403,17 @@ CREATE TABLE hotline.supervisions (
 COMMENT ON TABLE hotline.supervisions IS 'Supervision (督办) of a ticket by a superior unit with a due date. At the due date it is resolved when the lead has given feedback or the ticket closed, otherwise no_result; no_result ones count toward the level-2 escalation.';
 CREATE INDEX supervisions_open_idx ON hotline.supervisions (due_at) WHERE state = 'open';
 CREATE INDEX supervisions_ticket_idx ON hotline.supervisions (ticket_id);
+
+-- Whether an escalation of the ticket for the trigger and level is unresolved or already asked
+-- for (a job not yet handled): the scan asks only for what is neither.
+CREATE FUNCTION hotline.escalation_pending(p_ticket_id bigint, p_trigger text, p_level integer)
+RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM hotline.escalations e
+                    WHERE e.ticket_id = p_ticket_id AND e.trigger = p_trigger AND e.level = p_level AND e.state <> 'resolved')
+        OR EXISTS (SELECT 1 FROM queue.jobs j
+                    WHERE j.queue = 'escalation' AND j.unique_key = format('ticket:%s:escalate:%s:%s', p_ticket_id, p_trigger, p_level))
+$$;
 
 -- Asks the escalation worker to escalate (a job, deduplicated while unprocessed). Other workers'
 -- events and the periodic scan both come through here.   HL084 unknown trigger or wrong level
@@ -648,8 +671,10 @@ BEGIN
          GROUP BY s.ticket_id
         HAVING count(*) >= (hotline.setting('escalation.supervisions'))::integer
     ), todo AS (
-        SELECT f.ticket_id, f.n FROM found f
-         WHERE NOT EXISTS (SELECT 1 FROM hotline.escalations e WHERE e.ticket_id = f.ticket_id AND e.trigger = 'supervision_without_result')
+        SELECT f.ticket_id, f.n FROM found f JOIN hotline.tickets t ON t.id = f.ticket_id
+         WHERE t.status NOT IN ('cancelled', 'merged')
+           AND NOT EXISTS (SELECT 1 FROM hotline.escalations e WHERE e.ticket_id = f.ticket_id AND e.trigger = 'supervision_without_result')
+           AND NOT hotline.escalation_pending(f.ticket_id, 'supervision_without_result', 2)
          LIMIT p_limit
     )
     SELECT 'supervision_without_result', count(hotline.request_escalation(ticket_id, 'supervision_without_result', 2,
@@ -660,8 +685,9 @@ BEGIN
     WITH todo AS (
         SELECT t.id FROM hotline.tickets t
          WHERE t.received_at <= v_now - make_interval(days => (hotline.setting('escalation.open_days'))::integer)
-           AND t.status NOT IN ('closed', 'cancelled', 'merged')
+           AND t.status NOT IN ('closed', 'cancelled', 'merged')   -- tickets_open_received_idx
            AND NOT EXISTS (SELECT 1 FROM hotline.escalations e WHERE e.ticket_id = t.id AND e.trigger = 'long_unresolved')
+           AND NOT hotline.escalation_pending(t.id, 'long_unresolved', 1)
          LIMIT p_limit
     )
     SELECT 'long_unresolved', count(hotline.request_escalation(id, 'long_unresolved', 1,
@@ -675,6 +701,7 @@ BEGIN
            AND s.started_at + (s.due_at - s.started_at) * (1 + v_ratio) <= v_now
            AND NOT EXISTS (SELECT 1 FROM hotline.escalations e
                             WHERE e.ticket_id = s.ticket_id AND e.trigger = 'severely_overdue' AND e.opened_at >= s.started_at)
+           AND NOT hotline.escalation_pending(s.ticket_id, 'severely_overdue', 1)
          ORDER BY s.ticket_id, s.due_at LIMIT p_limit
     )
     SELECT 'severely_overdue', count(hotline.request_escalation(ticket_id, 'severely_overdue', 1,
@@ -699,6 +726,7 @@ BEGIN
     ), missing AS (
         SELECT q.* FROM requests q
          WHERE NOT EXISTS (SELECT 1 FROM hotline.escalations e WHERE e.ticket_id = q.id AND e.trigger = q.trigger)
+           AND NOT hotline.escalation_pending(q.id, q.trigger, 1)
          LIMIT p_limit
     )
     SELECT m.trigger, count(hotline.request_escalation(m.id, m.trigger, 1, m.details))::integer
@@ -709,7 +737,7 @@ BEGIN
         INSERT INTO hotline.hard_tickets (ticket_id, month, listed_at)
         SELECT t.id, date_trunc('month', v_now AT TIME ZONE (hotline.setting('time_zone') #>> '{}'))::date, v_now
           FROM hotline.tickets t
-         WHERE 'unclear_responsibility' = ANY (t.special_ledger)
+         WHERE 'unclear_responsibility' = ANY (t.special_ledger)   -- tickets_unclear_open_idx
            AND t.status NOT IN ('closed', 'cancelled', 'merged')
            AND t.received_at <= v_now - make_interval(days => (hotline.setting('hard_ticket.settle_days'))::integer)
            AND NOT EXISTS (SELECT 1 FROM hotline.hard_tickets h WHERE h.ticket_id = t.id)
@@ -872,8 +900,11 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'HL070', MESSAGE = format('unit %L cannot give feedback on ticket %s: its assignment is %s', p_unit, p_ticket_id, (r.a).status);
     END IF;
     UPDATE hotline.assignments SET status = 'feedback_given', feedback_at = now(), feedback = btrim(p_result) WHERE id = (r.a).id;
-    UPDATE hotline.sla_timers SET status = 'met', stopped_at = now(), paused_left = NULL, paused_fire_left = NULL
-     WHERE assignment_id = (r.a).id AND kind = 'feedback' AND status IN ('running', 'paused');
+    -- The lead answers for the round: the co-handlers' feedback deadlines are met with it.
+    UPDATE hotline.sla_timers s SET status = 'met', stopped_at = now(), paused_left = NULL, paused_fire_left = NULL
+      FROM hotline.assignments x
+     WHERE x.id = s.assignment_id AND x.ticket_id = p_ticket_id AND x.round = (r.t).dispatch_round
+       AND s.kind = 'feedback' AND s.status IN ('running', 'paused');
     UPDATE hotline.tickets SET status = 'feedback_given', paused_at = NULL, updated_at = now() WHERE id = p_ticket_id;
     PERFORM hotline.append_event(p_ticket_id, 'unit', p_unit, 'feedback_given',
                                  jsonb_build_object('by', p_actor, 'result', btrim(p_result), 'resolved', p_resolved));

@@ -153,6 +153,9 @@ DECLARE
     v_round  integer := 0;
     v_level  integer;
 BEGIN
+    IF p_satisfaction IS NOT NULL AND p_satisfaction NOT IN ('satisfied', 'basically_satisfied', 'unsatisfied') THEN
+        RAISE EXCEPTION USING ERRCODE = 'HL094', MESSAGE = format('unknown satisfaction %L (satisfied, basically_satisfied, unsatisfied)', left(p_satisfaction, 40));
+    END IF;
     IF p_resolved IS NULL AND p_satisfaction IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'HL094', MESSAGE = 'a callback answer says whether it is resolved, how satisfied, or both';
     END IF;
@@ -178,10 +181,13 @@ BEGIN
             UPDATE hotline.tickets SET status = 'reopened', closed_at = NULL, updated_at = now() WHERE id = s.ticket_id;
             PERFORM hotline.append_event(s.ticket_id, 'process', 'satisfaction-callback', 'reopened',
                                          jsonb_build_object('survey_id', p_survey_id, 'lead', v_lead));
-            IF v_lead IS NOT NULL THEN
+            IF v_lead IS NOT NULL AND EXISTS (SELECT 1 FROM hotline.handling_units u WHERE u.code = v_lead AND u.active) THEN
                 v_round := hotline.record_dispatch(s.ticket_id, 'process', 'satisfaction-callback',
                                                    jsonb_build_object('lead', v_lead, 'co_handlers', '[]'::jsonb, 'cc', '[]'::jsonb,
                                                                       'why', 'reopened: the citizen was not satisfied or the matter is unsolved'));
+            ELSE
+                -- The lead no longer exists as a unit: a dispatcher decides who takes it over.
+                PERFORM hotline.queue_for_dispatcher(s.ticket_id, '{reopened_lead_inactive}', '[]');
             END IF;
         END IF;
         SELECT least(2, count(*))::integer INTO v_level FROM hotline.callback_surveys c

@@ -218,7 +218,7 @@ struct CallbackTests {
         ("HL092", "SELECT hotline.receive_sms('13900000001', '   ')", "an empty message"),
         ("HL094", "SELECT hotline.record_callback($S, NULL, NULL, 'x', 'x')", "an answer that says nothing"),
         ("HL093", "SELECT hotline.record_callback(999999, true, NULL, 'x', 'x')", "an unknown survey"),
-        ("23514", "SELECT hotline.record_callback($S, true, 'delighted', 'x', 'x')", "an unknown grade"),
+        ("HL094", "SELECT hotline.record_callback($S, true, 'delighted', 'x', 'x')", "an unknown grade"),
         ("HL093", "SELECT hotline.record_callback($S, true, 'satisfied', 'x', 'x'); SELECT hotline.record_callback($S, true, 'satisfied', 'x', 'x')", "answering twice"),
         ("HL093", "SELECT hotline.record_callback($S, true, 'satisfied', 'x', 'x'); SELECT hotline.callback_unclear($S, 'x', 'y')", "calling an answered reply unclear"),
     ])

@@ -60,10 +60,14 @@ struct EscalationTests {
                     try await client.execute("SELECT hotline.return_ticket(\(ticket), 'XA-POWER', '乙', '非供电产权', '产权分界协议', 'XA-CGJ')", logger: db.logger)
                     return (ticket, "buck_passing:1:open:" + cityLevel)
                 case "repeated_urging":
-                    // Thresholds are settings: two urgings are enough here.
+                    // Thresholds are settings: one urging plus one repeat call are enough here. The
+                    // late co-handler is urged too, but only the lead's missed deadline counts.
                     try await client.execute("UPDATE hotline.settings SET value = '2' WHERE key = 'escalation.urges'", logger: db.logger)
                     let ticket = try await SLATimerTests.dispatch(client, "esc-urge", coHandlers: ["610113-GOV"])
                     try await SLATimerTests.fire(client, ticket, after: "1 hour")
+                    #expect(try await client.count("SELECT urges FROM hotline.tickets WHERE id = \(ticket)") == 1)
+                    #expect(try await client.count("SELECT count(*)::int FROM queue.jobs WHERE queue = 'escalation'") == 0)
+                    try await client.execute("UPDATE hotline.tickets SET repeat_calls = repeat_calls + 1 WHERE id = \(ticket)", logger: db.logger)
                     return (ticket, "repeated_urging:1:open:" + cityLevel)
                 case "severely_overdue":
                     let ticket = try await SLATimerTests.dispatch(client, "esc-overdue")
@@ -111,6 +115,24 @@ struct EscalationTests {
                 // The scan finds nothing more to ask for this ticket.
                 let again = try await Self.scan(client, after: trigger == "long_unresolved" ? "31 days" : "0 seconds")
                 #expect(again.filter { $0.key != "supervisions_closed" && $0.key != "hard_tickets_listed" && $0.value > 0 }.isEmpty, "\(again)")
+            }
+        }
+    }
+
+    @Test func theScanDoesNotAskAgainForWhatIsOpenOrAlreadyAskedFor() async throws {
+        try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                let ticket = try await SLATimerTests.dispatch(client, "again-1")
+                // An escalation from round 1 nobody resolved, then a new round whose deadline is missed.
+                _ = try await client.first("SELECT hotline.open_escalation(\(ticket), 'severely_overdue', 1, '{}', 'test')", as: Int64.self, logger: db.logger)
+                try await client.execute("SELECT hotline.return_ticket(\(ticket), 'XA-CGJ', '甲', '不属本单位', '三定方案', 'XA-POWER')", logger: db.logger)
+                _ = try await client.first(#"SELECT hotline.record_dispatch(\#(ticket), 'person', 'test', '{"lead":"XA-POWER"}')"#, as: Int.self, logger: db.logger)
+                #expect(try await Self.scan(client, after: "3 hours")["severely_overdue"] == 0, "one is still open for this ticket")
+                // Resolved: now the new round's overdue deadline is asked for — once, however often the scan runs.
+                try await client.execute("SELECT hotline.resolve_escalation(id, '李主任', '已督促') FROM hotline.escalations WHERE ticket_id = \(ticket)", logger: db.logger)
+                #expect(try await Self.scan(client, after: "3 hours")["severely_overdue"] == 1)
+                #expect(try await Self.scan(client, after: "3 hours")["severely_overdue"] == 0, "its job is waiting: not asked again")
+                #expect(try await client.count("SELECT count(*)::int FROM queue.jobs WHERE queue = 'escalation'") == 1)
             }
         }
     }

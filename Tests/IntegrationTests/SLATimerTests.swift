@@ -210,6 +210,36 @@ struct SLATimerTests {
         }
     }
 
+    @Test func aCoHandlerThatReturnsWhileThePauseRunsIsNotTimedAfterIt() async throws {
+        try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                let ticket = try await Self.dispatch(client, "pause-2", coHandlers: ["610113-GOV"])
+                try await client.execute("SELECT hotline.accept_ticket(\(ticket), 'XA-CGJ', '张科长')", logger: db.logger)
+                try await client.execute("SELECT hotline.pause_ticket(\(ticket), 'XA-CGJ', '张科长', '等待群众补充材料')", logger: db.logger)
+                try await client.execute("SELECT hotline.return_ticket(\(ticket), '610113-GOV', '王', '非本区职责', '属地管理规定', 'XA-ZJJ')", logger: db.logger)
+                try await client.execute("SELECT hotline.resume_ticket(\(ticket), 'XA-CGJ', '张科长')", logger: db.logger)
+                let timers = try await client.all("""
+                    SELECT u.code || ':' || s.kind || ':' || s.status FROM hotline.sla_timers s JOIN hotline.assignments a ON a.id = s.assignment_id
+                      JOIN hotline.handling_units u ON u.id = a.unit_id WHERE s.ticket_id = \(ticket) ORDER BY u.code, s.kind
+                    """, as: String.self, logger: db.logger)
+                #expect(timers == ["610113-GOV:accept:met", "610113-GOV:feedback:cancelled", "XA-CGJ:accept:met", "XA-CGJ:feedback:running"])
+            }
+        }
+    }
+
+    @Test func theLeadsFeedbackMeetsTheRoundsFeedbackDeadlines() async throws {
+        try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                let ticket = try await Self.dispatch(client, "feedback-1", coHandlers: ["610113-GOV"])
+                try await client.execute("SELECT hotline.accept_ticket(\(ticket), 'XA-CGJ', '张科长')", logger: db.logger)
+                try await client.execute("SELECT hotline.accept_ticket(\(ticket), '610113-GOV', '王')", logger: db.logger)
+                try await client.execute("SELECT hotline.give_feedback(\(ticket), 'XA-CGJ', '张科长', '已处理完毕', true)", logger: db.logger)
+                #expect(try await client.count("SELECT count(*)::int FROM hotline.sla_timers WHERE ticket_id = \(ticket) AND status = 'running'") == 0,
+                        "co-handlers are not urged for an answered ticket")
+            }
+        }
+    }
+
     @Test func severalFiringProcessesFireEachPointOnce() async throws {
         try await TestDatabase.with { db in
             try await db.withClient(maximumConnections: 10) { client async throws in

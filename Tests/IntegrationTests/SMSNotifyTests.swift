@@ -142,6 +142,19 @@ struct SMSNotifyTests {
                     #expect(requests.count == 2 && Set(requests.compactMap(\.idempotencyKey)) == ["hotline-\(resent)"],
                             "resent with the same idempotency reference, so the provider can drop the duplicate")
 
+                    // A dead sender's late result still counts while the resend has not gone out.
+                    let late = try await Self.queue(client, "13900000033")
+                    _ = try await client.all("SELECT id FROM hotline.claim_sms('slow-process', 10, 30)", as: Int64.self, logger: db.logger)
+                    // Its lease expired and a claim turned it back to pending (what claim_sms does
+                    // first), but no sender has taken it again yet.
+                    try await client.execute("""
+                        UPDATE hotline.sms_outbox SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, unknown_count = unknown_count + 1
+                         WHERE id = \(late)
+                        """, logger: db.logger)
+                    let results = #"[{"id": \#(late), "outcome": "sent", "provider_id": "gw-late"}]"#
+                    #expect(try await client.count("SELECT hotline.record_sms_results('slow-process', \(results)::jsonb)") == 1)
+                    #expect(try await Self.state(client, late).status == "sent")
+
                     // With the hold policy it waits for a person instead.
                     try await client.execute(#"UPDATE hotline.settings SET value = '"hold"' WHERE key = 'sms.unknown_policy'"#, logger: db.logger)
                     let held = try await Self.queue(client, "13900000032")
@@ -213,6 +226,13 @@ struct SMSNotifyTests {
                 #expect(try await Self.state(client, citizen).status == "held")
                 #expect(try await Self.state(client, handler).status == "pending")
                 #expect(try await client.count("SELECT count(*)::int FROM hotline.claim_sms('q', 100, 30)") == 1)
+
+                // A citizen message already pending (a retry, say) is held at sending time too.
+                try await Self.noQuietHours(client)
+                let retry = try await Self.queue(client, "13900000043")
+                try await client.execute(#"UPDATE hotline.settings SET value = '["00:00", "23:59:59"]' WHERE key = 'citizen.quiet_hours'"#, logger: db.logger)
+                #expect(try await client.count("SELECT count(*)::int FROM hotline.claim_sms('q', 100, 30)") == 0)
+                #expect(try await Self.state(client, retry).status == "held")
             }
         }
     }

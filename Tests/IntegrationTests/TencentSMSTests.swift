@@ -68,10 +68,12 @@ struct TencentSMSTests {
         (#"{"Response":{"SendStatusSet":[{"SerialNo":"","PhoneNumber":"+8618501234444","Fee":0,"SessionContext":"","Code":"FailedOperation.TemplateParamSetNotMatchApprovedTemplate","Message":"request content does not match the template content","IsoCode":""}],"RequestId":"4e394811"}}"#,
          .permanent("FailedOperation.TemplateParamSetNotMatchApprovedTemplate: request content does not match the template content")),
         (#"{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"The provided credentials could not be validated."},"RequestId":"ed93f3cb"}}"#,
-         .transient("AuthFailure.SignatureFailure: The provided credentials could not be validated.")),
+         .transient("AuthFailure.SignatureFailure: The provided credentials could not be validated.", retryAfter: 600)),
         (#"{"Response":{"SendStatusSet":[{"SerialNo":"","Code":"LimitExceeded.PhoneNumberDailyLimit","Message":"daily limit"}],"RequestId":"r"}}"#,
          .transient("LimitExceeded.PhoneNumberDailyLimit: daily limit", retryAfter: 3600)),
         ("<html>bad gateway</html>", .unknown("reply is not a Tencent Response: <html>bad gateway</html>")),
+        (#"{"Response":{"SendStatusSet":[{"SerialNo":"","Code":"FailedOperation.InsufficientBalanceInSmsPackage","Message":"balance"}],"RequestId":"r"}}"#,
+         .transient("FailedOperation.InsufficientBalanceInSmsPackage: balance", retryAfter: 600)),
     ])
     func documentedRepliesAreClassified(body: String, expected: SendOutcome) {
         #expect(TencentSMSGateway.classify(status: 200, body: Data(body.utf8)) == expected)

@@ -20,6 +20,10 @@ struct ReplyParserTests {
         ("1 但是还没修好", .answer(resolved: false, satisfaction: .satisfied)),
         ("拖了10天才修好了，基本满意", .answer(resolved: true, satisfaction: .basicallySatisfied)),
         ("工单20261125-000123已经解决了", .answer(resolved: true, satisfaction: nil)),
+        ("1 还不错", .answer(resolved: true, satisfaction: .satisfied)),
+        ("还不错", .answer(resolved: nil, satisfaction: .satisfied)),
+        ("和社区沟通了，满意", .answer(resolved: nil, satisfaction: .satisfied)),
+        ("还不亮", .answer(resolved: false, satisfaction: nil)),
     ])
     func readsWhatTheReplySays(reply: String, expected: ReplyReading) {
         #expect(parser.read(reply) == expected, "\(reply)")

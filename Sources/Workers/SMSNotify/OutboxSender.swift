@@ -61,8 +61,25 @@ struct OutboxSender: Sendable {
         }
         let results = await send(claimed)
         let json = try JSONText.encode(results.map { Result(id: $0.0, outcome: $0.1, segments: $0.2) })
-        _ = try await client.first("SELECT hotline.record_sms_results(\(owner), \(json)::jsonb)", as: Int.self, logger: logger)
+        try await record(json, client, logger)
         return .zero
+    }
+
+    /// The outcomes are facts about messages already sent: keep trying to record them (it is
+    /// safe to repeat) rather than move on and let their leases expire into resends.
+    private func record(_ json: String, _ client: PostgresClient, _ logger: Logger) async throws {
+        var failures = 0
+        while true {
+            do {
+                _ = try await client.first("SELECT hotline.record_sms_results(\(owner), \(json)::jsonb)", as: Int.self, logger: logger)
+                return
+            } catch {
+                failures += 1
+                if failures >= 30 { throw error }
+                logger.warning("could not record sending outcomes; retrying", metadata: ["error": "\(DatabaseError(error))", "failures": "\(failures)"])
+                try? await Task.sleep(for: .milliseconds(min(5000, 250 << min(failures - 1, 5))))
+            }
+        }
     }
 
     /// The message as sent: the template's {link} becomes the handler's signed link.

@@ -104,6 +104,19 @@ struct SMSSettings: Sendable {
         concurrency = try env.int("HOTLINE_SMS_CONCURRENCY", default: 32, in: 1...1000)
         lease = try env.seconds("HOTLINE_SMS_LEASE_SECONDS", default: 60, in: 1...3600)
         idleLook = try env.seconds("HOTLINE_SMS_IDLE_SECONDS", default: 30, in: 0.05...3600)
+        // A claim's messages must all be sent and recorded within its lease, or another sender
+        // takes them over as unknown and sends them again.
+        let timeoutSeconds: Double = switch gateway {
+        case .file: 1
+        case .http(_, _, let timeout), .tencent(_, let timeout): timeout
+        }
+        let waves = Double((batch + concurrency - 1) / concurrency)
+        let needed = 2 * waves * timeoutSeconds + 10
+        guard lease.seconds >= needed else {
+            throw ConfigurationError(variable: "HOTLINE_SMS_LEASE_SECONDS", message: String(format:
+                "%.0f s is too short: %d messages per claim, %d at a time, %.1f s timeout need at least %.0f s (2 × waves × timeout + 10 s)",
+                lease.seconds, batch, concurrency, timeoutSeconds, needed.rounded(.up)))
+        }
         guard let secret = env.string("HOTLINE_LINK_SECRET") else {
             throw ConfigurationError(variable: "HOTLINE_LINK_SECRET", message: "not set; handlers' links must be signed (16+ characters)")
         }

@@ -152,6 +152,7 @@ struct TencentSMSGateway: SMSGateway {
         if let error = response["Error"] as? [String: Any] {
             let code = error["Code"] as? String ?? "?"
             let text = "\(code): \(error["Message"] as? String ?? "")"
+            if accountProblem(code) { return .transient(text, retryAfter: 600) }
             return refused(code) ? .permanent(text) : .transient(text)
         }
         guard let statuses = response["SendStatusSet"] as? [[String: Any]], let first = statuses.first,
@@ -163,7 +164,18 @@ struct TencentSMSGateway: SMSGateway {
         }
         let text = "\(code): \(first["Message"] as? String ?? "")"
         if code.hasPrefix("LimitExceeded") { return .transient(text, retryAfter: 3600) }
+        if accountProblem(code) { return .transient(text, retryAfter: 600) }
         return refused(code) ? .permanent(text) : .transient(text)
+    }
+
+    /// Codes about our account, signature, templates or whitelist: every message would fail
+    /// alike until ops fix it, so messages wait instead of failing for good.
+    static func accountProblem(_ code: String) -> Bool {
+        code.hasPrefix("UnauthorizedOperation") || code.hasPrefix("AuthFailure") || [
+            "FailedOperation.InsufficientBalanceInSmsPackage", "FailedOperation.SignatureIncorrectOrUnapproved",
+            "FailedOperation.TemplateIncorrectOrUnapproved", "FailedOperation.MissingSignature",
+            "FailedOperation.MissingSignatureList", "FailedOperation.MissingTemplateList", "FailedOperation.TemplateUnapprovedOrNotExist",
+        ].contains(code)
     }
 
     /// Codes that mean this message, as it is, will never go through.

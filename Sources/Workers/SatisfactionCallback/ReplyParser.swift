@@ -32,6 +32,8 @@ struct ReplyParser: Sendable {
         // Double negations and corrections first.
         ("没有不满意", .satisfaction(.satisfied)), ("没什么不满意", .satisfaction(.satisfied)), ("没有什么不满意", .satisfaction(.satisfied)),
         ("不是没解决", .resolved(true)), ("不是没有解决", .resolved(true)),
+        // Praise that contains "还不" or "通了" (which elsewhere mean "still not" / "works again").
+        ("还不错", .satisfaction(.satisfied)), ("还不赖", .satisfaction(.satisfied)), ("沟通了", .neutral), ("打通了", .neutral),
         // Unsatisfied.
         ("非常不满意", .satisfaction(.unsatisfied)), ("很不满意", .satisfaction(.unsatisfied)), ("十分不满意", .satisfaction(.unsatisfied)),
         ("不太满意", .satisfaction(.unsatisfied)), ("不是很满意", .satisfaction(.unsatisfied)), ("不怎么满意", .satisfaction(.unsatisfied)),
