@@ -280,8 +280,9 @@ DECLARE
     r        hotline.sms_rate;
     v_ids    bigint[];
 BEGIN
-    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 OR p_lease_seconds IS NULL OR p_lease_seconds NOT BETWEEN 1 AND 3600 THEN
-        RAISE EXCEPTION USING ERRCODE = 'HL103', MESSAGE = 'claim_sms: limit 1…1000, lease 1…3600 seconds';
+    IF coalesce(p_owner, '') = '' OR p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000
+       OR p_lease_seconds IS NULL OR p_lease_seconds NOT BETWEEN 1 AND 3600 THEN
+        RAISE EXCEPTION USING ERRCODE = 'HL103', MESSAGE = 'claim_sms: an owner, limit 1…1000, lease 1…3600 seconds';
     END IF;
     -- A lease that expired while sending: nobody knows whether the gateway got it.
     UPDATE hotline.sms_outbox o
@@ -423,6 +424,20 @@ BEGIN
             -- resend nobody has claimed yet) still counts: the resend is not needed.
             OR (r.outcome = 'sent' AND (o.status = 'unknown' OR (o.status = 'pending' AND o.lease_owner IS NULL AND o.unknown_count > 0))));
     GET DIAGNOSTICS v_n = ROW_COUNT;
+    -- Receipts can overtake the results (the provider reports delivery before the whole batch is
+    -- recorded): apply those that came for the ids just recorded.
+    WITH early AS (
+        UPDATE hotline.sms_receipts r SET matched = true
+          FROM hotline.sms_outbox o
+         WHERE NOT r.matched AND r.provider_message_id = o.provider_message_id AND o.status = 'sent'
+           AND o.id IN (SELECT (e->>'id')::bigint FROM jsonb_array_elements(p_results) e WHERE e->>'outcome' = 'sent')
+        RETURNING r.provider_message_id, r.status, r.detail, r.received_at
+    )
+    UPDATE hotline.sms_outbox o
+       SET status = CASE e.status WHEN 'delivered' THEN 'delivered' ELSE 'failed' END,
+           delivered_at = CASE e.status WHEN 'delivered' THEN e.received_at END,
+           last_error = CASE e.status WHEN 'failed' THEN 'receipt: ' || e.detail ELSE o.last_error END
+      FROM early e WHERE o.provider_message_id = e.provider_message_id;
     RETURN v_n;
 END
 $$;

@@ -336,6 +336,8 @@ BEGIN
        SET status = CASE WHEN a.status IN ('pending', 'accepted') THEN 'running' ELSE 'cancelled' END,
            stopped_at = CASE WHEN a.status IN ('pending', 'accepted') THEN NULL ELSE now() END,
            due_at = now() + s.paused_left, next_fire_at = now() + s.paused_fire_left,
+           -- The whole schedule moves by the pause, so later points keep their place in it.
+           started_at = s.started_at + ((now() + s.paused_left) - s.due_at),
            paused_left = NULL, paused_fire_left = NULL
       FROM hotline.assignments a
      WHERE a.id = s.assignment_id AND s.ticket_id = p_ticket_id AND s.status = 'paused';

@@ -259,14 +259,14 @@ $$;
 -- callbacks that said so; basically satisfied counts as satisfied).
 CREATE VIEW hotline.unit_monthly_kpis AS
 WITH handled AS (
-    SELECT a.unit_id, date_trunc('month', a.dispatched_at AT TIME ZONE 'Asia/Shanghai')::date AS month,
+    SELECT a.unit_id, date_trunc('month', a.dispatched_at AT TIME ZONE (hotline.setting('time_zone') #>> '{}'))::date AS month,
            count(*) AS dispatched,
            count(*) FILTER (WHERE a.accepted_at IS NOT NULL AND a.accepted_at <= a.accept_due_at) AS accepted_in_time
       FROM hotline.assignments a
      WHERE a.role IN ('lead', 'co_handler')
      GROUP BY 1, 2
 ), answered AS (
-    SELECT c.lead_unit_id AS unit_id, date_trunc('month', c.sent_at AT TIME ZONE 'Asia/Shanghai')::date AS month,
+    SELECT c.lead_unit_id AS unit_id, date_trunc('month', c.sent_at AT TIME ZONE (hotline.setting('time_zone') #>> '{}'))::date AS month,
            count(*) FILTER (WHERE c.resolved IS NOT NULL) AS said_resolved,
            count(*) FILTER (WHERE c.resolved) AS resolved,
            count(*) FILTER (WHERE c.satisfaction IS NOT NULL) AS rated,

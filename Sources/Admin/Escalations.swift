@@ -26,7 +26,7 @@ struct Escalations: AsyncParsableCommand {
         try await connection.withClient { client, logger in
             let open = try await client.all("""
                 SELECT ticket_no, trigger_name, level::int, state, array_to_string(notified_units, ','),
-                       to_char(opened_at AT TIME ZONE 'Asia/Shanghai', 'MM-DD HH24:MI')
+                       to_char(opened_at AT TIME ZONE (hotline.setting('time_zone') #>> '{}'), 'MM-DD HH24:MI')
                   FROM hotline.open_escalations ORDER BY opened_at DESC LIMIT \(limit)
                 """, as: (String, String, Int, String, String, String).self, logger: logger)
             print(Table(["ticket", "trigger", "level", "state", "told", "opened"],
@@ -40,7 +40,7 @@ struct Escalations: AsyncParsableCommand {
             let hard = try await client.all("""
                 SELECT ticket_no, coalesce(district, '-'), coalesce(category, '-'), status, coalesce(leads_tried, '-'), content
                   FROM hotline.hard_ticket_list
-                 WHERE month = coalesce(\(month)::date, date_trunc('month', now() AT TIME ZONE 'Asia/Shanghai')::date)
+                 WHERE month = coalesce(\(month)::date, date_trunc('month', now() AT TIME ZONE (hotline.setting('time_zone') #>> '{}'))::date)
                  ORDER BY listed_at LIMIT \(limit)
                 """, as: (String, String, String, String, String, String).self, logger: logger)
             print()

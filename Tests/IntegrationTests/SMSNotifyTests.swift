@@ -76,6 +76,13 @@ struct SMSNotifyTests {
                     let matched = try await client.first("SELECT hotline.receive_sms_receipt(\("gw-hotline-\(notice)"), 'delivered')", as: Bool.self, logger: db.logger)
                     #expect(matched == true)
                     #expect(try await Self.state(client, notice).status == "delivered")
+
+                    // A receipt that overtakes the sender's results is applied when they arrive.
+                    let early = try await Self.queue(client, "13900000002")
+                    let unmatched = try await client.first("SELECT hotline.receive_sms_receipt(\("gw-hotline-\(early)"), 'delivered')", as: Bool.self, logger: db.logger)
+                    #expect(unmatched == false)
+                    _ = try await sender.step(client, db.logger)
+                    #expect(try await Self.state(client, early).status == "delivered")
                 }
             }
         }
