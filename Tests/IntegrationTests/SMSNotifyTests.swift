@@ -15,9 +15,11 @@ struct SMSNotifyTests {
     static let links = try! SignedLink(base: "https://12345.xa.gov.cn/h", secret: "test-link-secret-0123456789")
 
     /// Runs `body` with a simulator, an HTTP client and a sender pointed at it.
-    static func withGateway<R: Sendable>(secret: String? = nil, clientSecret: String? = nil, timeout: TimeAmount = .seconds(2),
+    /// The slow number's reply comes after 8 s; the client gives up after `timeout`. Both are far
+    /// from the simulator's immediate replies, so a loaded machine cannot blur the two.
+    static func withGateway<R: Sendable>(secret: String? = nil, clientSecret: String? = nil, timeout: TimeAmount = .seconds(3),
                                          _ body: (GatewaySimulator, OutboxSender) async throws -> R) async throws -> R {
-        let simulator = try await GatewaySimulator.start(hmacSecret: secret, slowReplySeconds: 2)
+        let simulator = try await GatewaySimulator.start(hmacSecret: secret, slowReplySeconds: 8)
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         let auth: HTTPJSONGateway.Auth = (clientSecret ?? secret).map { .hmac(secret: $0) } ?? .header(name: "Authorization", value: "Bearer test")
         let gateway = HTTPJSONGateway(client: http, url: simulator.url, auth: auth, timeout: timeout)
@@ -98,7 +100,7 @@ struct SMSNotifyTests {
                 let invalid = try await Self.queue(client, "13900000400")
                 let garbled = try await Self.queue(client, "13900000222")
                 let slow = try await Self.queue(client, "13900000408")
-                try await Self.withGateway(timeout: .milliseconds(300)) { _, sender in
+                try await Self.withGateway { _, sender in
                     _ = try await sender.step(client, db.logger)
                     let waited: Double? = try await client.first("SELECT extract(epoch FROM next_attempt_at - now())::float8 FROM hotline.sms_outbox WHERE id = \(limited)",
                                                                  as: Double.self, logger: db.logger)
