@@ -575,7 +575,7 @@ $$;
 
 -- Supervision (督办): a superior unit supervises an open ticket until p_due_at; the lead is
 -- texted and the ticket's unresolved escalations become 'supervising'.
---   HL063 ticket closed, cancelled or merged   HL066 unknown unit   HL086 due date not in the future, or no note
+--   HL063 ticket closed, cancelled or merged   HL066 unknown unit   HL086 due date not within the coming year, or no note
 CREATE FUNCTION hotline.open_supervision(p_ticket_id bigint, p_unit text, p_person text, p_due_at timestamptz, p_note text)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
@@ -584,8 +584,9 @@ DECLARE
     v_unit integer;
     v_id   bigint;
 BEGIN
-    IF p_due_at IS NULL OR p_due_at <= now() OR coalesce(btrim(p_note), '') = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'HL086', MESSAGE = 'a supervision needs a due date in the future and a note';
+    IF p_due_at IS NULL OR p_due_at <= now() OR p_due_at > now() + interval '366 days'
+       OR coalesce(btrim(p_note), '') = '' OR length(p_note) > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'HL086', MESSAGE = 'a supervision needs a due date within the coming year and a note of at most 1000 characters';
     END IF;
     t := hotline.locked_ticket(p_ticket_id);
     IF t.status IN ('closed', 'cancelled', 'merged') THEN

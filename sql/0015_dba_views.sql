@@ -91,3 +91,18 @@ SELECT u.code AS unit, u.name AS unit_name, u.level AS unit_level, r.period, r.s
   FROM rates r
   JOIN hotline.handling_units u ON u.id = r.unit_id;
 COMMENT ON VIEW hotline.unit_evaluation IS 'Each unit''s response rate (accepted in time / dispatched as lead or co-handler), resolution and satisfaction rates (from callbacks; basically satisfied counts as satisfied) per month, quarter, half_year and year, ranked among units of its level. WHERE period = ''quarter'' AND starts = ''2026-10-01''.';
+
+-- Entry-point limits the first migrations missed (found by the hostile-input tests): an address
+-- is a line, not a document. Checked on every write path, with a stable code.
+--   HL008 address over 500 characters
+CREATE FUNCTION hotline.check_ticket_limits() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF length(NEW.address) > 500 THEN
+        RAISE EXCEPTION USING ERRCODE = 'HL008', MESSAGE = format('address has %s characters; at most 500 are accepted', length(NEW.address));
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER tickets_limits BEFORE INSERT OR UPDATE OF address ON hotline.tickets
+    FOR EACH ROW EXECUTE FUNCTION hotline.check_ticket_limits();
