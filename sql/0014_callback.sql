@@ -108,6 +108,17 @@ BEGIN
 END
 $$;
 
+-- Locks the ticket an inbound reply belongs to: the reply job takes it before it reads the
+-- survey's state, as every function that changes a survey does. Returns the ticket's id.
+CREATE FUNCTION hotline.lock_reply_ticket(p_inbound_id bigint)
+RETURNS bigint
+LANGUAGE sql AS $$
+    SELECT t.id FROM hotline.tickets t
+     WHERE t.id = (SELECT s.ticket_id FROM hotline.sms_inbound i JOIN hotline.callback_surveys s ON s.id = i.survey_id
+                    WHERE i.id = p_inbound_id)
+       FOR UPDATE
+$$;
+
 -- The gateway's (or a test's) write for every inbound SMS: matched to the sender's newest open
 -- survey, and handed to the worker to read. Returns the row's id.
 --   HL091 malformed phone   HL092 empty or oversize body

@@ -57,12 +57,14 @@ enum DispatchTicketHandler {
     static func group() -> GroupCommit<(ticketID: Int64, planner: Planner), String> {
         GroupCommit(maxBatch: 32) { connection, items, logger in
             let ids = items.map(\.ticketID)
+            // Locked first (in id order, through a function so the worker's role needs no UPDATE right), then read.
+            _ = try await connection.first("SELECT hotline.lock_tickets(\(ids)::bigint[])", as: Int.self, logger: logger)
             let rows = try await connection.all("""
                 SELECT t.id, t.status, t.channel, t.content, c.label, coalesce((t.extraction->>'category_confidence')::float8, 0),
                        coalesce(t.urgency_class, 'normal'), t.district_id, t.street_id, t.is_enterprise, t.returns,
                        EXISTS (SELECT 1 FROM hotline.dispatcher_queue q WHERE q.ticket_id = t.id AND q.status = 'waiting')
                   FROM hotline.tickets t LEFT JOIN hotline.categories c ON c.id = t.category_id
-                 WHERE t.id = ANY(\(ids)::bigint[]) ORDER BY t.id FOR UPDATE OF t
+                 WHERE t.id = ANY(\(ids)::bigint[]) ORDER BY t.id
                 """, as: (Int64, String, String, String, String?, Double, String, Int?, Int?, Bool, Int, Bool).self, logger: logger)
             let byID = Dictionary(rows.map { ($0.0, $0) }, uniquingKeysWith: { first, _ in first })
             let returned = try await connection.all("""

@@ -85,9 +85,11 @@ enum ExtractTicketHandler {
     /// finds the ticket past intake and does nothing.
     static func group() -> GroupCommit<(ticketID: Int64, extractor: Extractor), String> {
         GroupCommit(maxBatch: 32) { connection, items, logger in
+            // Locked first (in id order, through a function so the worker's role needs no UPDATE right), then read.
+            _ = try await connection.first("SELECT hotline.lock_tickets(\(items.map(\.ticketID))::bigint[])", as: Int.self, logger: logger)
             let tickets = try await connection.all("""
                 SELECT id, status, content, coalesce(address, '') FROM hotline.tickets
-                 WHERE id = ANY(\(items.map(\.ticketID))::bigint[]) ORDER BY id FOR UPDATE
+                 WHERE id = ANY(\(items.map(\.ticketID))::bigint[]) ORDER BY id
                 """, as: (Int64, String, String, String).self, logger: logger)
             let byID = Dictionary(tickets.map { ($0.0, $0) }, uniquingKeysWith: { first, _ in first })
             // Extract here, then record the whole group in one statement (one call of the SQL

@@ -68,12 +68,7 @@ enum CallbackJobs {
             try await context.transaction { connection -> String in
                 // The ticket first, as every function that changes a survey does: two replies
                 // (or a reply and an operator) then see each other's result instead of failing.
-                try await connection.execute("""
-                    SELECT 1 FROM hotline.tickets t
-                     WHERE t.id = (SELECT s.ticket_id FROM hotline.sms_inbound i JOIN hotline.callback_surveys s ON s.id = i.survey_id
-                                    WHERE i.id = \(job.inboundID))
-                       FOR UPDATE
-                    """, logger: context.logger)
+                try await connection.execute("SELECT hotline.lock_reply_ticket(\(job.inboundID))", logger: context.logger)
                 guard let row = try await connection.first("""
                     SELECT i.body, i.survey_id, s.status FROM hotline.sms_inbound i
                       JOIN hotline.callback_surveys s ON s.id = i.survey_id
