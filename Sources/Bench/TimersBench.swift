@@ -34,7 +34,9 @@ extension Bench {
             INSERT INTO hotline.sla_timers (ticket_id, assignment_id, kind, due_at, started_at, point_ratios, point_actions, next_fire_at)
             SELECT a.ticket_id, a.id, k.kind, now() + interval '30 days' + (a.id % 86400) * interval '1 second', now(),
                    '{0.75,1.0,2.0}', '{warn,urge,escalate}', now() + interval '20 days' + (a.id % 86400) * interval '1 second'
-              FROM (SELECT * FROM hotline.assignments ORDER BY id LIMIT \(pending / 2)) a CROSS JOIN (VALUES ('accept'), ('feedback')) k(kind)
+              FROM (SELECT a.* FROM hotline.assignments a JOIN hotline.tickets t ON t.id = a.ticket_id
+                     WHERE t.external_id LIKE 'timers-%' ORDER BY a.id LIMIT \(pending / 2)) a
+             CROSS JOIN (VALUES ('accept'), ('feedback')) k(kind)
             """, logger: logger)
         try await client.execute("VACUUM ANALYZE hotline.sla_timers", logger: logger)
         try await client.execute("VACUUM ANALYZE hotline.assignments", logger: logger)
@@ -60,8 +62,10 @@ extension Bench {
         let firstID = (try await client.first("SELECT coalesce(max(id), 0) + 1 FROM hotline.sla_timers", as: Int64.self, logger: logger)) ?? Int64(1)
         try await client.execute("""
             WITH free AS (
-                SELECT a.id, a.ticket_id, row_number() OVER (ORDER BY a.id) - 1 AS i FROM hotline.assignments a
-                 WHERE NOT EXISTS (SELECT 1 FROM hotline.sla_timers s WHERE s.assignment_id = a.id) ORDER BY a.id LIMIT \(due)
+                SELECT a.id, a.ticket_id, row_number() OVER (ORDER BY a.id) - 1 AS i
+                  FROM hotline.assignments a JOIN hotline.tickets t ON t.id = a.ticket_id
+                 WHERE t.external_id LIKE 'timers-%' AND NOT EXISTS (SELECT 1 FROM hotline.sla_timers s WHERE s.assignment_id = a.id)
+                 ORDER BY a.id LIMIT \(due)
             ), t0 AS (SELECT now() + interval '3 seconds' AS at)
             INSERT INTO hotline.sla_timers (ticket_id, assignment_id, kind, due_at, started_at, point_ratios, point_actions, next_fire_at)
             SELECT f.ticket_id, f.id, 'accept', t0.at + f.i * interval '1 millisecond' * (1000.0 / \(rate)) + interval '15 minutes',
@@ -136,6 +140,14 @@ extension Bench {
                 workers.append(try spawn(sibling: name, arguments: [], log: "bench-idle-\(name).log", environment: [:]))
             }
             try await Task.sleep(for: .seconds(5))   // past start-up: migrations check, first looks, first scan
+            // Earlier sections may have left escalation requests: idle means they are done.
+            let deadline = ContinuousClock.now + .seconds(300)
+            while try await client.first("SELECT count(*)::int FROM queue.jobs WHERE queue IN ('escalation', 'sla-timer') AND status <> 'dead'",
+                                         as: Int.self, logger: logger) ?? 0 > 0 {
+                guard ContinuousClock.now < deadline else { throw BenchError("timers: the escalation backlog did not drain") }
+                try await Task.sleep(for: .seconds(1))
+            }
+            try await Task.sleep(for: .seconds(2))
             let fleet = try await count()
             for worker in workers { worker.signal(SIGTERM) }
             for worker in workers { _ = await worker.wait(timeout: .seconds(30)) }

@@ -227,17 +227,8 @@ struct CallbackTests {
             try await db.withClient { client async throws in
                 let ticket = try await Self.closed(client, "bad-cb", phone: "13900000021")
                 let survey = try #require(try await client.first("SELECT hotline.send_callback_survey(\(ticket), 1)", as: Int64.self, logger: db.logger))
-                let statements = sql.replacingOccurrences(of: "$S", with: String(survey)).split(separator: ";").map(String.init)
-                for statement in statements.dropLast() {
-                    try await client.execute(PostgresQuery(unsafeSQL: statement), logger: db.logger)
-                }
-                let state = "SELECT (SELECT count(*) FROM hotline.ticket_events) + (SELECT count(*) FROM hotline.sms_inbound) + (SELECT count(*) FROM queue.jobs)"
-                let before = try await client.count(PostgresQuery(unsafeSQL: state))
-                let error = await #expect(throws: DatabaseError.self, "\(what)") {
-                    try await client.execute(PostgresQuery(unsafeSQL: statements.last!), logger: db.logger)
-                }
-                #expect(error?.sqlState == code, "\(what): \(String(describing: error))")
-                #expect(try await client.count(PostgresQuery(unsafeSQL: state)) == before, "nothing half-written")
+                try await expectRefused(client, sql.replacingOccurrences(of: "$S", with: String(survey)), code: code, what: what,
+                                        footprint: "SELECT (SELECT count(*) FROM hotline.ticket_events) + (SELECT count(*) FROM hotline.sms_inbound) + (SELECT count(*) FROM queue.jobs)")
             }
         }
     }

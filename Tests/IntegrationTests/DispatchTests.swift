@@ -279,16 +279,7 @@ struct DispatchTests {
         try await TestDatabase.with { db in
             try await db.withClient { client async throws in
                 let ticket = try await Self.dispatched(client, "bad-1")
-                let statements = sql.replacingOccurrences(of: "$T", with: String(ticket)).split(separator: ";").map(String.init)
-                for statement in statements.dropLast() {
-                    try await client.execute(PostgresQuery(unsafeSQL: statement), logger: db.logger)
-                }
-                let before = try await client.count("SELECT count(*)::int FROM hotline.ticket_events")
-                let error = await #expect(throws: DatabaseError.self, "\(what)") {
-                    try await client.execute(PostgresQuery(unsafeSQL: statements.last!), logger: db.logger)
-                }
-                #expect(error?.sqlState == code, "\(what): \(String(describing: error))")
-                #expect(try await client.count("SELECT count(*)::int FROM hotline.ticket_events") == before, "nothing half-written")
+                try await expectRefused(client, sql, ticket: ticket, code: code, what: what)
             }
         }
     }

@@ -225,17 +225,8 @@ struct EscalationTests {
         try await TestDatabase.with { db in
             try await db.withClient { client async throws in
                 let ticket = try await DispatchTests.dispatched(client, "bad-esc")
-                let statements = sql.replacingOccurrences(of: "$T", with: String(ticket)).split(separator: ";").map(String.init)
-                for statement in statements.dropLast() {
-                    try await client.execute(PostgresQuery(unsafeSQL: statement), logger: db.logger)
-                }
-                let state = "SELECT (SELECT count(*) FROM hotline.ticket_events) + (SELECT count(*) FROM queue.jobs) + (SELECT count(*) FROM hotline.supervisions)"
-                let before = try await client.count(PostgresQuery(unsafeSQL: state))
-                let error = await #expect(throws: DatabaseError.self, "\(what)") {
-                    try await client.execute(PostgresQuery(unsafeSQL: statements.last!), logger: db.logger)
-                }
-                #expect(error?.sqlState == code, "\(what): \(String(describing: error))")
-                #expect(try await client.count(PostgresQuery(unsafeSQL: state)) == before, "nothing half-written")
+                try await expectRefused(client, sql, ticket: ticket, code: code, what: what,
+                                        footprint: "SELECT (SELECT count(*) FROM hotline.ticket_events) + (SELECT count(*) FROM queue.jobs) + (SELECT count(*) FROM hotline.supervisions)")
             }
         }
     }

@@ -40,12 +40,7 @@ struct HostileInputTests {
     func refusedWithAStableCodeAndNothingWritten(code: String, sql: String, what: String) async throws {
         try await TestDatabase.with { db in
             try await db.withClient { client async throws in
-                let before = try await client.count(PostgresQuery(unsafeSQL: Self.footprint))
-                let error = await #expect(throws: DatabaseError.self, "\(what)") {
-                    try await client.execute(PostgresQuery(unsafeSQL: sql), logger: db.logger)
-                }
-                #expect(error?.sqlState == code, "\(what): \(String(describing: error))")
-                #expect(try await client.count(PostgresQuery(unsafeSQL: Self.footprint)) == before, "\(what): nothing written")
+                try await expectRefused(client, sql, setup: false, code: code, what: what, footprint: Self.footprint)
             }
         }
     }

@@ -351,16 +351,8 @@ struct SLATimerTests {
         try await TestDatabase.with { db in
             try await db.withClient { client async throws in
                 let ticket = try await DispatchTests.dispatched(client, "bad-sla")
-                let statements = sql.replacingOccurrences(of: "$T", with: String(ticket)).split(separator: ";").map(String.init)
-                for statement in statements.dropLast() {
-                    try await client.execute(PostgresQuery(unsafeSQL: statement), logger: db.logger)
-                }
-                let before = try await client.count("SELECT (SELECT count(*) FROM hotline.ticket_events) + (SELECT count(*) FROM hotline.sla_policy_points)::int")
-                let error = await #expect(throws: DatabaseError.self, "\(what)") {
-                    try await client.execute(PostgresQuery(unsafeSQL: statements.last!), logger: db.logger)
-                }
-                #expect(error?.sqlState == code, "\(what): \(String(describing: error))")
-                #expect(try await client.count("SELECT (SELECT count(*) FROM hotline.ticket_events) + (SELECT count(*) FROM hotline.sla_policy_points)::int") == before)
+                try await expectRefused(client, sql, ticket: ticket, code: code, what: what,
+                                        footprint: "SELECT (SELECT count(*) FROM hotline.ticket_events) + (SELECT count(*) FROM hotline.sla_policy_points)")
             }
         }
     }

@@ -281,13 +281,8 @@ struct SMSNotifyTests {
     func badOutboxInputIsRejectedAndChangesNothing(code: String, sql: String, what: String) async throws {
         try await TestDatabase.with { db in
             try await db.withClient { client async throws in
-                let state = "SELECT (SELECT count(*) FROM hotline.sms_outbox) + (SELECT count(*) FROM hotline.sms_templates) + (SELECT count(*) FROM hotline.sms_receipts)"
-                let before = try await client.count(PostgresQuery(unsafeSQL: state))
-                let error = await #expect(throws: DatabaseError.self, "\(what)") {
-                    try await client.execute(PostgresQuery(unsafeSQL: sql), logger: db.logger)
-                }
-                #expect(error?.sqlState == code, "\(what): \(String(describing: error))")
-                #expect(try await client.count(PostgresQuery(unsafeSQL: state)) == before)
+                try await expectRefused(client, sql, code: code, what: what,
+                                        footprint: "SELECT (SELECT count(*) FROM hotline.sms_outbox) + (SELECT count(*) FROM hotline.sms_templates) + (SELECT count(*) FROM hotline.sms_receipts)")
             }
         }
     }

@@ -83,3 +83,21 @@ extension SQLRunner {
         try await first(query, as: Int.self, logger: logger) ?? -1
     }
 }
+
+/// Runs the `;`-separated statements of `sql` (with `$T` replaced by `ticket`) as setup, then
+/// expects the last one (the whole of `sql` when `setup` is false: its text may hold `;`) to fail with SQLSTATE `code` and leave `footprint` (a count query over
+/// the tables the call writes) unchanged: a refusal with a stable code, nothing half-written.
+func expectRefused(_ client: PostgresClient, _ sql: String, ticket: Int64? = nil, setup: Bool = true, code: String, what: String,
+                   footprint: String = "SELECT count(*) FROM hotline.ticket_events", logger: Logger = TestDatabase.logger) async throws {
+    let text = sql.replacingOccurrences(of: "$T", with: ticket.map(String.init) ?? "$T")
+    let statements = setup ? text.split(separator: ";").map(String.init) : [text]
+    for statement in statements.dropLast() {
+        try await client.execute(PostgresQuery(unsafeSQL: statement), logger: logger)
+    }
+    let before = try await client.count(PostgresQuery(unsafeSQL: footprint))
+    let error = await #expect(throws: DatabaseError.self, "\(what)") {
+        try await client.execute(PostgresQuery(unsafeSQL: statements.last!), logger: logger)
+    }
+    #expect(error?.sqlState == code, "\(what): \(String(describing: error))")
+    #expect(try await client.count(PostgresQuery(unsafeSQL: footprint)) == before, "\(what): nothing half-written")
+}
