@@ -34,6 +34,11 @@ BEGIN
 END
 $$;
 
+-- A moment as people read it in messages: local month-day hour:minute.
+CREATE FUNCTION hotline.local_minute(p_at timestamptz)
+RETURNS text
+LANGUAGE sql STABLE AS $$ SELECT to_char(p_at AT TIME ZONE (hotline.setting('time_zone') #>> '{}'), 'MM-DD HH24:MI') $$;
+
 -- Templates ------------------------------------------------------------------------------------
 
 CREATE TABLE hotline.sms_templates (

@@ -181,21 +181,30 @@ UPDATE hotline.sla_timers s
        next_fire_at = s.started_at + (s.due_at - s.started_at) * 0.75
  WHERE s.status = 'running';
 
--- Starts the timers a class's policies give an assignment role; returns them.
-CREATE FUNCTION hotline.start_sla_timers(p_ticket_id bigint, p_assignment_id bigint, p_class text, p_role text, p_start timestamptz)
-RETURNS TABLE (kind text, due_at timestamptz)
+-- Starts, in one statement, the timers a class's policies give the assignments of a round made
+-- at p_start (a dispatch, or a whistle's summoned units); each deadline is computed once per
+-- policy, not per unit. Assignments that already have their timers are left alone. Returns
+-- how many timers started.
+CREATE FUNCTION hotline.start_sla_timers(p_ticket_id bigint, p_round integer, p_class text, p_start timestamptz)
+RETURNS integer
 LANGUAGE sql AS $$
-    INSERT INTO hotline.sla_timers AS s (ticket_id, assignment_id, kind, due_at, started_at, point_ratios, point_actions, next_point, next_fire_at)
-    SELECT p_ticket_id, p_assignment_id, p.timer_kind, d.due, p_start, pts.ratios, pts.actions, 1,
-           p_start + (d.due - p_start) * pts.ratios[1]::float8
-      FROM hotline.sla_policies p
-      CROSS JOIN LATERAL (SELECT hotline.sla_deadline(p.urgency_class, p.timer_kind, p_start) AS due) d
-      CROSS JOIN LATERAL (SELECT coalesce(array_agg(x.at_ratio ORDER BY x.at_ratio), '{}') AS ratios,
-                                 coalesce(array_agg(x.action ORDER BY x.at_ratio), '{}') AS actions
-                            FROM hotline.sla_policy_points x
-                           WHERE x.urgency_class = p.urgency_class AND x.timer_kind = p.timer_kind) pts
-     WHERE p.urgency_class = coalesce(p_class, 'normal') AND p_role = ANY (p.roles)
-    RETURNING s.kind, s.due_at
+    WITH started AS (
+        INSERT INTO hotline.sla_timers AS s (ticket_id, assignment_id, kind, due_at, started_at, point_ratios, point_actions, next_point, next_fire_at)
+        SELECT p_ticket_id, a.id, p.timer_kind, d.due, p_start, pts.ratios, pts.actions, 1,
+               p_start + (d.due - p_start) * pts.ratios[1]::float8
+          FROM hotline.sla_policies p
+          CROSS JOIN LATERAL (SELECT hotline.sla_deadline(p.urgency_class, p.timer_kind, p_start) AS due) d
+          CROSS JOIN LATERAL (SELECT coalesce(array_agg(x.at_ratio ORDER BY x.at_ratio), '{}') AS ratios,
+                                     coalesce(array_agg(x.action ORDER BY x.at_ratio), '{}') AS actions
+                                FROM hotline.sla_policy_points x
+                               WHERE x.urgency_class = p.urgency_class AND x.timer_kind = p.timer_kind) pts
+          JOIN hotline.assignments a ON a.ticket_id = p_ticket_id AND a.round = p_round AND a.dispatched_at = p_start
+                                    AND a.role = ANY (p.roles)
+         WHERE p.urgency_class = coalesce(p_class, 'normal')
+        ON CONFLICT ON CONSTRAINT sla_timers_one_per_kind DO NOTHING
+        RETURNING 1
+    )
+    SELECT count(*)::integer FROM started
 $$;
 
 -- A timer due soon wakes the SLA-timer worker (through the queue's wake-up channel; the payload
@@ -257,11 +266,11 @@ BEGIN
         IF v_action = 'warn' THEN
             PERFORM hotline.sms_unit(r.ticket_id, r.unit_id, 'sla.warning',
                                      jsonb_build_object('unit', r.unit_name, 'ticket_no', r.ticket_no, 'what', v_what,
-                                                        'due', to_char(r.due_at AT TIME ZONE (hotline.setting('time_zone') #>> '{}'), 'MM-DD HH24:MI')));
+                                                        'due', hotline.local_minute(r.due_at)));
         ELSIF v_action = 'urge' THEN
             PERFORM hotline.sms_unit(r.ticket_id, r.unit_id, 'sla.urging',
                                      jsonb_build_object('unit', r.unit_name, 'ticket_no', r.ticket_no, 'what', v_what,
-                                                        'due', to_char(r.due_at AT TIME ZONE (hotline.setting('time_zone') #>> '{}'), 'MM-DD HH24:MI')));
+                                                        'due', hotline.local_minute(r.due_at)));
             UPDATE hotline.assignments SET overdue_at = coalesce(overdue_at, v_now) WHERE id = r.assignment_id;
             -- One urging per missed deadline of the ticket: the lead's (co-handlers are urged too,
             -- but three late units are not three urgings of the matter).
@@ -406,6 +415,11 @@ COMMENT ON TABLE hotline.supervisions IS 'Supervision (督办) of a ticket by a 
 CREATE INDEX supervisions_open_idx ON hotline.supervisions (due_at) WHERE state = 'open';
 CREATE INDEX supervisions_ticket_idx ON hotline.supervisions (ticket_id);
 
+-- The dedupe key of an escalation request's job.
+CREATE FUNCTION hotline.escalation_key(p_ticket_id bigint, p_trigger text, p_level integer)
+RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT format('ticket:%s:escalate:%s:%s', p_ticket_id, p_trigger, p_level) $$;
+
 -- Whether an escalation of the ticket for the trigger and level is unresolved or already asked
 -- for (a job not yet handled): the scan asks only for what is neither.
 CREATE FUNCTION hotline.escalation_pending(p_ticket_id bigint, p_trigger text, p_level integer)
@@ -414,7 +428,7 @@ LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT 1 FROM hotline.escalations e
                     WHERE e.ticket_id = p_ticket_id AND e.trigger = p_trigger AND e.level = p_level AND e.state <> 'resolved')
         OR EXISTS (SELECT 1 FROM queue.jobs j
-                    WHERE j.queue = 'escalation' AND j.unique_key = format('ticket:%s:escalate:%s:%s', p_ticket_id, p_trigger, p_level))
+                    WHERE j.queue = 'escalation' AND j.unique_key = hotline.escalation_key(p_ticket_id, p_trigger, p_level))
 $$;
 
 -- Asks the escalation worker to escalate (a job, deduplicated while unprocessed). Other workers'
@@ -429,7 +443,7 @@ BEGIN
     RETURN queue.enqueue('escalation', 'ticket.escalate',
                          jsonb_build_object('ticket_id', p_ticket_id, 'trigger', p_trigger, 'level', p_level,
                                             'details', coalesce(p_details, '{}')),
-                         NULL, -5::smallint, 20, format('ticket:%s:escalate:%s:%s', p_ticket_id, p_trigger, p_level));
+                         NULL, -5::smallint, 20, hotline.escalation_key(p_ticket_id, p_trigger, p_level));
 END
 $$;
 
@@ -601,7 +615,7 @@ BEGIN
     UPDATE hotline.escalations SET state = 'supervising' WHERE ticket_id = p_ticket_id AND state IN ('open', 'acknowledged');
     PERFORM hotline.sms_unit(p_ticket_id, a.unit_id, 'supervision.opened',
                              jsonb_build_object('ticket_no', t.ticket_no, 'supervisor', p_unit,
-                                                'due', to_char(p_due_at AT TIME ZONE (hotline.setting('time_zone') #>> '{}'), 'MM-DD HH24:MI')))
+                                                'due', hotline.local_minute(p_due_at)))
        FROM hotline.assignments a WHERE a.ticket_id = p_ticket_id AND a.round = t.dispatch_round AND a.role = 'lead';
     PERFORM hotline.append_event(p_ticket_id, 'unit', p_unit, 'supervision_opened',
                                  jsonb_build_object('supervision_id', v_id, 'by', p_person, 'due_at', p_due_at, 'note', btrim(p_note)));
@@ -614,15 +628,14 @@ $$;
 CREATE TABLE hotline.hard_tickets (
     ticket_id   bigint PRIMARY KEY REFERENCES hotline.tickets,
     month       date NOT NULL CHECK (month = date_trunc('month', month)::date),
-    listed_at   timestamptz NOT NULL DEFAULT now(),
-    settled_at  timestamptz
+    listed_at   timestamptz NOT NULL DEFAULT now()
 );
-COMMENT ON TABLE hotline.hard_tickets IS 'Hard tickets for the monthly city joint meeting (市级联席会议): month is the month they were listed; settled_at when the ticket closed.';
+COMMENT ON TABLE hotline.hard_tickets IS 'Hard tickets for the monthly city joint meeting (市级联席会议): month is the month they were listed; hard_ticket_list shows when each was settled (closed).';
 CREATE INDEX hard_tickets_month_idx ON hotline.hard_tickets (month);
 
 CREATE VIEW hotline.hard_ticket_list AS
 SELECT h.month, t.ticket_no, t.id AS ticket_id, d.name AS district, c.label AS category, t.status,
-       t.received_at, h.listed_at, h.settled_at, t.returns, t.dispatch_round AS rounds,
+       t.received_at, h.listed_at, t.closed_at AS settled_at, t.returns, t.dispatch_round AS rounds,
        (SELECT string_agg(DISTINCT u.name, '、') FROM hotline.assignments a JOIN hotline.handling_units u ON u.id = a.unit_id
          WHERE a.ticket_id = t.id AND a.role = 'lead') AS leads_tried,
        left(t.content, 120) AS content
@@ -735,7 +748,7 @@ BEGIN
     SELECT m.trigger, count(hotline.request_escalation(m.id, m.trigger, 1, m.details))::integer
       FROM missing m GROUP BY m.trigger;
 
-    -- Hard tickets: listed once, in the month they became hard; settled when closed.
+    -- Hard tickets: listed once, in the month they became hard.
     WITH listed AS (
         INSERT INTO hotline.hard_tickets (ticket_id, month, listed_at)
         SELECT t.id, date_trunc('month', v_now AT TIME ZONE (hotline.setting('time_zone') #>> '{}'))::date, v_now
@@ -750,8 +763,6 @@ BEGIN
     )
     SELECT count(*) INTO v_n FROM listed;
     RETURN QUERY SELECT 'hard_tickets_listed', v_n;
-    UPDATE hotline.hard_tickets h SET settled_at = t.closed_at
-      FROM hotline.tickets t WHERE t.id = h.ticket_id AND h.settled_at IS NULL AND t.status = 'closed';
 END
 $$;
 COMMENT ON FUNCTION hotline.scan_escalations IS 'The escalation worker''s periodic rule scan (supervisions due, missed or time-based triggers, hard tickets). Error HL080.';
@@ -809,14 +820,13 @@ BEGIN
                 CASE WHEN v_item.role = 'cc' THEN NULL ELSE v_accept END,
                 CASE WHEN v_item.role = 'cc' THEN NULL ELSE v_feedback END)
         RETURNING id INTO v_assign;
-        IF v_item.role <> 'cc' THEN
-            PERFORM hotline.start_sla_timers(p_ticket_id, v_assign, u.code, v_item.role, v_now);
-        END IF;
         PERFORM hotline.sms_unit(p_ticket_id, v_unit.id, 'dispatch.' || v_item.role,
                                  jsonb_build_object('unit', v_unit.name, 'ticket_no', t.ticket_no, 'class', u.name)
                                  || CASE WHEN v_item.role = 'cc' THEN '{}'::jsonb
-                                         ELSE jsonb_build_object('accept_due', to_char(v_accept AT TIME ZONE (hotline.setting('time_zone') #>> '{}'), 'MM-DD HH24:MI')) END);
+                                         ELSE jsonb_build_object('accept_due', hotline.local_minute(v_accept)) END);
     END LOOP;
+
+    PERFORM hotline.start_sla_timers(p_ticket_id, v_round, u.code, v_now);
 
     INSERT INTO hotline.linkage_records (ticket_id, service, reason)
     SELECT p_ticket_id, s, coalesce(p_plan->>'why', 'emergency')
@@ -874,11 +884,11 @@ BEGIN
         RETURNING id INTO v_id;
         IF v_id IS NOT NULL THEN
             v_count := v_count + 1;
-            PERFORM hotline.start_sla_timers(p_ticket_id, v_id, (r.t).urgency_class, 'summoned', v_now);
             PERFORM hotline.sms_unit(p_ticket_id, v_unit.id, 'dispatch.summoned',
                                      jsonb_build_object('unit', v_unit.name, 'ticket_no', (r.t).ticket_no));
         END IF;
     END LOOP;
+    PERFORM hotline.start_sla_timers(p_ticket_id, (r.t).dispatch_round, (r.t).urgency_class, v_now);
     PERFORM hotline.append_event(p_ticket_id, 'unit', p_unit, 'whistled',
                                  jsonb_build_object('by', p_actor, 'units', to_jsonb(p_units), 'reason', btrim(p_reason)));
     RETURN v_count;
@@ -931,7 +941,6 @@ BEGIN
     UPDATE hotline.sla_timers SET status = 'cancelled', stopped_at = now(), paused_left = NULL, paused_fire_left = NULL
      WHERE ticket_id = p_ticket_id AND status IN ('running', 'paused');
     UPDATE hotline.tickets SET status = 'closed', closed_at = now(), paused_at = NULL, updated_at = now() WHERE id = p_ticket_id;
-    UPDATE hotline.hard_tickets SET settled_at = now() WHERE ticket_id = p_ticket_id AND settled_at IS NULL;
     PERFORM hotline.append_event(p_ticket_id, 'unit', p_unit, 'closed', jsonb_build_object('by', p_actor));
 END
 $$;

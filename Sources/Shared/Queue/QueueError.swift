@@ -50,3 +50,15 @@ public struct JobFailure: Error, CustomStringConvertible, Sendable {
     }
     public var description: String { reason }
 }
+
+extension JobFailure {
+    /// Runs `body`; a database error whose SQLSTATE is in `states` (the job names something that
+    /// does not exist, or asks what can never be valid) fails the job for good instead of retrying.
+    public static func permanent<R: Sendable>(onSQLStates states: Set<String>, _ body: () async throws -> R) async throws -> R {
+        do {
+            return try await body()
+        } catch let error as DatabaseError where states.contains(error.sqlState ?? "") {
+            throw JobFailure.permanent(error.message)
+        }
+    }
+}

@@ -100,7 +100,7 @@ public final class WakeupListener: Service, Sendable {
                                metadata: ["error": "\(DatabaseError(error))", "failures": "\(failures)"])
             }
             // 0.25 s, 0.5 s, 1 s … up to 5 s between tries; polling covers the gap.
-            let backoff = Duration.milliseconds(min(5000, 250 << min(failures, 5)))
+            let backoff = Backoff.delay(afterFailures: failures + 1)
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: backoff) }
         }
     }

@@ -141,7 +141,7 @@ public struct WorkerRuntime: Service {
                     if failures == 1 || failures % 20 == 0 {
                         logger.warning("claim failed; retrying", metadata: ["error": "\(DatabaseError(error))", "failures": "\(failures)"])
                     }
-                    await wake.wait(timeout: .milliseconds(min(5000, 100 << min(failures, 6))))
+                    await wake.wait(timeout: Backoff.delay(afterFailures: failures + 1, first: .milliseconds(100)))
                     continue
                 }
                 if !claimed.isEmpty {
@@ -307,7 +307,7 @@ public struct WorkerRuntime: Service {
                                  metadata: ["count": "\(batch.count)"])
                     return
                 }
-                await state.completionSignal.wait(timeout: .milliseconds(min(5000, 100 << min(failures, 6))))
+                await state.completionSignal.wait(timeout: Backoff.delay(afterFailures: failures + 1, first: .milliseconds(100)))
             }
         }
     }

@@ -45,7 +45,7 @@ public final class DatabaseLoop: Service, Sendable {
                 failures += 1
                 health?.databaseFailed(error)
                 logger.warning("loop step failed; trying again", metadata: ["error": "\(DatabaseError(error))", "failures": "\(failures)"])
-                wait = .milliseconds(min(5000, 250 << min(failures - 1, 5)))
+                wait = Backoff.delay(afterFailures: failures)
             }
             if wait > .zero {
                 _ = await cancelWhenGracefulShutdown { await self.wake.wait(timeout: wait) }

@@ -35,24 +35,23 @@ enum EscalateTicketHandler {
         }
         let payload = context.job.payloadJSON
         let actor = "escalation"
-        do {
-            let id: Int64? = try await context.transaction { connection -> Int64? in
+        // No such ticket (HL040) or trigger (HL084): the job can never succeed.
+        let id: Int64? = try await JobFailure.permanent(onSQLStates: ["HL040", "HL084"]) {
+            try await context.transaction { connection -> Int64? in
                 let row = try await connection.first("""
                     SELECT hotline.open_escalation(\(job.ticketID), \(job.trigger), \(job.level)::int,
                                                    coalesce((\(payload))::jsonb -> 'details', '{}'), \(actor))
                     """, as: Int64?.self, logger: context.logger)
                 return row ?? nil
             }
-            if let id {
-                opened.increment()
-                context.logger.info("escalation opened", metadata: [
-                    "ticket_id": "\(job.ticketID)", "trigger": "\(job.trigger)", "level": "\(job.level)", "escalation_id": "\(id)"])
-            } else {
-                alreadyOpen.increment()
-                context.logger.debug("escalation already open", metadata: ["ticket_id": "\(job.ticketID)", "trigger": "\(job.trigger)"])
-            }
-        } catch let error as DatabaseError where ["HL040", "HL084"].contains(error.sqlState ?? "") {
-            throw JobFailure.permanent(error.message)
+        }
+        if let id {
+            opened.increment()
+            context.logger.info("escalation opened", metadata: [
+                "ticket_id": "\(job.ticketID)", "trigger": "\(job.trigger)", "level": "\(job.level)", "escalation_id": "\(id)"])
+        } else {
+            alreadyOpen.increment()
+            context.logger.debug("escalation already open", metadata: ["ticket_id": "\(job.ticketID)", "trigger": "\(job.trigger)"])
         }
     }
 }

@@ -77,7 +77,7 @@ struct OutboxSender: Sendable {
                 failures += 1
                 if failures >= 30 { throw error }
                 logger.warning("could not record sending outcomes; retrying", metadata: ["error": "\(DatabaseError(error))", "failures": "\(failures)"])
-                try? await Task.sleep(for: .milliseconds(min(5000, 250 << min(failures - 1, 5))))
+                try? await Task.sleep(for: Backoff.delay(afterFailures: failures))
             }
         }
     }

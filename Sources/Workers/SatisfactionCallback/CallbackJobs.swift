@@ -40,7 +40,7 @@ enum CallbackJobs {
     /// Sends the survey SMS (or queues a phone callback when the caller left no number).
     static func send(_ job: CallbackDue, _ context: JobContext) async throws {
         guard job.ticketID > 0, job.round > 0 else { throw JobFailure.permanent("ticket_id and round must be positive") }
-        let survey = try await permanentOnMissing(context) {
+        let survey = try await JobFailure.permanent(onSQLStates: missing) {
             try await context.transaction { connection -> Int64? in
                 let row = try await connection.first("SELECT hotline.send_callback_survey(\(job.ticketID), \(job.round)::int)",
                                                      as: Int64?.self, logger: context.logger)
@@ -52,7 +52,7 @@ enum CallbackJobs {
 
     static func timeout(_ job: SurveyTimeout, _ context: JobContext) async throws {
         guard job.surveyID > 0 else { throw JobFailure.permanent("survey_id must be positive") }
-        let outcome = try await permanentOnMissing(context) {
+        let outcome = try await JobFailure.permanent(onSQLStates: missing) {
             try await context.transaction { connection in
                 try await connection.first("SELECT hotline.callback_timeout(\(job.surveyID))", as: String.self, logger: context.logger)
             }
@@ -64,7 +64,7 @@ enum CallbackJobs {
     /// operator was quicker) is kept as read and changes nothing.
     static func read(_ job: SurveyReply, _ context: JobContext, parser: ReplyParser) async throws {
         guard job.inboundID > 0 else { throw JobFailure.permanent("inbound_id must be positive") }
-        let outcome = try await permanentOnMissing(context) {
+        let outcome = try await JobFailure.permanent(onSQLStates: missing) {
             try await context.transaction { connection -> String in
                 // The ticket first, as every function that changes a survey does: two replies
                 // (or a reply and an operator) then see each other's result instead of failing.
@@ -98,12 +98,6 @@ enum CallbackJobs {
         context.logger.debug("survey reply read", metadata: ["inbound_id": "\(job.inboundID)", "outcome": "\(outcome)"])
     }
 
-    /// A job about a ticket or survey that does not exist can never succeed.
-    private static func permanentOnMissing<R: Sendable>(_ context: JobContext, _ body: () async throws -> R) async throws -> R {
-        do {
-            return try await body()
-        } catch let error as DatabaseError where ["HL040", "HL093", "HL094"].contains(error.sqlState ?? "") {
-            throw JobFailure.permanent(error.message)
-        }
-    }
+    /// No such ticket or survey, or an answer that says nothing: such a job can never succeed.
+    private static let missing: Set<String> = ["HL040", "HL093", "HL094"]
 }
