@@ -68,6 +68,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "FaultSuite",
+            dependencies: ["Shared", "GatewaySimulator",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "HotlineAdmin",
             dependencies: ["Shared",
@@ -79,7 +86,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "HotlineBench",
-            dependencies: ["Shared", "GatewaySimulator",
+            dependencies: ["Shared", "GatewaySimulator", "FaultSuite",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -112,7 +119,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["Shared", "IntakeExtraction", "AutoDispatch", "SLATimer", "Escalation", "SatisfactionCallback", "SMSNotify",
-                "GatewaySimulator", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "GatewaySimulator", "FaultSuite", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

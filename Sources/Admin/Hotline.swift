@@ -20,7 +20,7 @@ struct Connection: ParsableArguments {
     func url() throws -> DatabaseURL {
         let environment = EnvironmentReader()
         if let databaseURL { return try DatabaseURL(databaseURL, variable: "--database-url") }
-        guard let text = environment.string("DATABASE_URL") else {
+        guard let text = try environment.secret("DATABASE_URL") else {
             throw ConfigurationError(variable: "DATABASE_URL", message: "not set; expected postgres://user:password@host:port/database")
         }
         return try DatabaseURL(text)

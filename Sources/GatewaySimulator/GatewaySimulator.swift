@@ -19,8 +19,25 @@ import Synchronization
 /// | other | 200 `{"message_id": "gw-<ref>"}` |
 ///
 /// With `hmacSecret` set, a request whose X-Signature is not HMAC-SHA256(secret, "timestamp\nbody")
-/// gets 401 `{"error": "bad_signature"}`.
+/// gets 401 `{"error": "bad_signature"}`. `behaviour` overrides the table for every recipient,
+/// so the fault suite can take the whole provider down, slow it or make it talk nonsense.
 public final class GatewaySimulator: Sendable {
+    /// What the provider does to every request, whatever the recipient.
+    public enum Behaviour: String, Sendable, CaseIterable {
+        /// The table above.
+        case normal
+        /// Drops each connection as soon as a request starts (a provider that is down).
+        case down
+        /// Accepts every message, but only after `slowReplySeconds` (longer than the client waits).
+        case slow
+        /// 429 with `Retry-After: 1` to everyone.
+        case rateLimited
+        /// 200 with a body that is not JSON: the message went out, the reply says nothing.
+        case garbled
+        /// 503 to everyone.
+        case unavailable
+    }
+
     public struct Received: Sendable, Equatable {
         public let reference: String
         public let phone: String
@@ -32,11 +49,18 @@ public final class GatewaySimulator: Sendable {
     private let hmacSecret: String?
     private let slowReply: TimeAmount
     private let state = Mutex<(received: [Received], seen: Set<String>)>(([], []))
+    private let override = Mutex<Behaviour>(.normal)
     private let channel: any Channel
 
     public var port: Int { channel.localAddress?.port ?? 0 }
     public var url: String { "http://127.0.0.1:\(port)/sms" }
     public var received: [Received] { state.withLock { $0.received } }
+
+    /// The behaviour in force for every request.
+    public var behaviour: Behaviour {
+        get { override.withLock { $0 } }
+        set { override.withLock { $0 = newValue } }
+    }
 
     private init(channel: any Channel, hmacSecret: String?, slowReply: TimeAmount) {
         self.channel = channel
@@ -86,6 +110,17 @@ public final class GatewaySimulator: Sendable {
         }
         let firstTime = state.withLock { $0.seen.insert(reference).inserted }
         let ok = #"{"message_id":"gw-\#(reference)"}"#
+        let forced: (Int, [(String, String)], String, TimeAmount)? = switch behaviour {
+        case .normal, .down: nil
+        case .slow: (200, [], ok, slowReply)
+        case .rateLimited: (429, [("Retry-After", "1")], #"{"error":"rate_limited"}"#, .zero)
+        case .garbled: (200, [], "<html>gateway busy</html>", .zero)
+        case .unavailable: (503, [], #"{"error":"unavailable"}"#, .zero)
+        }
+        if let forced {
+            record(reference, phone, text, headers, forced.0)
+            return forced
+        }
         let (status, extra, text2, delay): (Int, [(String, String)], String, TimeAmount) = switch String(phone.suffix(4)) {
         case "0429": firstTime ? (429, [("Retry-After", "1")], #"{"error":"rate_limited"}"#, .zero) : (200, [], ok, .zero)
         case "0500": (503, [], #"{"error":"unavailable"}"#, .zero)
@@ -113,6 +148,7 @@ public final class GatewaySimulator: Sendable {
         private var headers = HTTPHeaders()
         private var body: [UInt8] = []
         private var keepAlive = true
+        private var dropped = false
 
         init(owner: @escaping @Sendable () -> GatewaySimulator?) {
             self.owner = owner
@@ -121,9 +157,16 @@ public final class GatewaySimulator: Sendable {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
             case .head(let head):
+                dropped = owner()?.behaviour == .down
+                if dropped {
+                    context.close(promise: nil)
+                    return
+                }
                 headers = head.headers
                 keepAlive = head.isKeepAlive
                 body = []
+            case .body where dropped, .end where dropped:
+                return
             case .body(var buffer):
                 body.append(contentsOf: buffer.readBytes(length: buffer.readableBytes) ?? [])
             case .end:

@@ -1,8 +1,28 @@
+import Foundation
 import Shared
 import Testing
 
 @Suite("Configuration")
 struct ConfigurationTests {
+    @Test func secretsComeFromTheVariableOrAFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString)").path
+        try "  s3cret-from-file\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try EnvironmentReader(["HOTLINE_LINK_SECRET": "inline"]).secret("HOTLINE_LINK_SECRET") == "inline")
+        #expect(try EnvironmentReader(["HOTLINE_LINK_SECRET_FILE": path]).secret("HOTLINE_LINK_SECRET") == "s3cret-from-file")
+        #expect(try EnvironmentReader([:]).secret("HOTLINE_LINK_SECRET") == nil)
+        #expect(throws: ConfigurationError.self) {
+            try EnvironmentReader(["HOTLINE_LINK_SECRET": "inline", "HOTLINE_LINK_SECRET_FILE": path]).secret("HOTLINE_LINK_SECRET")
+        }
+        #expect(throws: ConfigurationError.self) {
+            try EnvironmentReader(["HOTLINE_LINK_SECRET_FILE": path + ".missing"]).secret("HOTLINE_LINK_SECRET")
+        }
+        let empty = path + ".empty"
+        try "\n".write(toFile: empty, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        #expect(throws: ConfigurationError.self) { try EnvironmentReader(["DATABASE_URL_FILE": empty]).secret("DATABASE_URL") }
+    }
+
     @Test func parsesDatabaseURLs() throws {
         let tcp = try DatabaseURL("postgres://app:s%3Acret@db.example:6543/hotline?sslmode=disable&application_name=w1")
         #expect(tcp.host == "db.example" && tcp.port == 6543 && tcp.username == "app" && tcp.password == "s:cret")

@@ -31,7 +31,7 @@ public struct WorkerSettings: Sendable {
     public var jsonLogs: Bool
 
     public init(worker: Worker, defaultHTTPPort: Int?, environment env: EnvironmentReader = EnvironmentReader()) throws {
-        guard let url = env.string("DATABASE_URL") else {
+        guard let url = try env.secret("DATABASE_URL") else {
             throw ConfigurationError(variable: "DATABASE_URL", message: "not set; expected postgres://user:password@host:port/database")
         }
         database = try DatabaseURL(url)

@@ -17,6 +17,25 @@ public struct EnvironmentReader: Sendable {
         return raw
     }
 
+    /// A secret: the value of `name`, or the contents of the file that `name_FILE` names (the
+    /// Docker and Kubernetes secrets convention), trimmed. Setting both, or naming a file that
+    /// cannot be read or is empty, is an error; so the secret never has to sit in the
+    /// environment of a process listing.
+    public func secret(_ name: String) throws -> String? {
+        let fileVariable = name + "_FILE"
+        guard let path = string(fileVariable) else { return string(name) }
+        guard string(name) == nil else {
+            throw ConfigurationError(variable: name, message: "set either \(name) or \(fileVariable), not both")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(variable: fileVariable, message: "cannot read \(path)")
+        }
+        guard let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
+            throw ConfigurationError(variable: fileVariable, message: "\(path) is empty or not UTF-8 text")
+        }
+        return text
+    }
+
     public func int(_ name: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
         guard let raw = string(name) else { return fallback }
         guard let value = Int(raw) else {

@@ -60,14 +60,14 @@ struct SMSSettings: Sendable {
                 throw ConfigurationError(variable: "HOTLINE_SMS_URL", message: "an http(s) address is required with HOTLINE_SMS_GATEWAY=http")
             }
             var auth = HTTPJSONGateway.Auth.none
-            if let header = env.string("HOTLINE_SMS_AUTH_HEADER") {
+            if let header = try env.secret("HOTLINE_SMS_AUTH_HEADER") {
                 let parts = header.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                     throw ConfigurationError(variable: "HOTLINE_SMS_AUTH_HEADER", message: "expected 'Name: value'")
                 }
                 auth = .header(name: parts[0], value: parts[1])
             }
-            if let secret = env.string("HOTLINE_SMS_HMAC_SECRET") {
+            if let secret = try env.secret("HOTLINE_SMS_HMAC_SECRET") {
                 guard case .none = auth else {
                     throw ConfigurationError(variable: "HOTLINE_SMS_HMAC_SECRET", message: "give either an auth header or an HMAC secret, not both")
                 }
@@ -78,7 +78,7 @@ struct SMSSettings: Sendable {
             gateway = .http(url: url, auth: auth, timeout: timeout.seconds)
         } else if kind == "tencent" {
             func required(_ name: String) throws -> String {
-                guard let value = env.string(name) else { throw ConfigurationError(variable: name, message: "required with HOTLINE_SMS_GATEWAY=tencent") }
+                guard let value = try env.secret(name) else { throw ConfigurationError(variable: name, message: "required with HOTLINE_SMS_GATEWAY=tencent") }
                 return value
             }
             let templatesJSON = try required("HOTLINE_TENCENT_TEMPLATES")
@@ -117,7 +117,7 @@ struct SMSSettings: Sendable {
                 "%.0f s is too short: %d messages per claim, %d at a time, %.1f s timeout need at least %.0f s (2 × waves × timeout + 10 s)",
                 lease.seconds, batch, concurrency, timeoutSeconds, needed.rounded(.up)))
         }
-        guard let secret = env.string("HOTLINE_LINK_SECRET") else {
+        guard let secret = try env.secret("HOTLINE_LINK_SECRET") else {
             throw ConfigurationError(variable: "HOTLINE_LINK_SECRET", message: "not set; handlers' links must be signed (16+ characters)")
         }
         links = try SignedLink(base: env.string("HOTLINE_LINK_BASE") ?? "https://12345.xa.gov.cn/h", secret: secret)
