@@ -39,8 +39,10 @@ extension FaultRun {
     }
 
     private func restartPostgres(random: inout SeededRandom) async {
-        try? await Task.sleep(for: random.seconds(8...12))
-        let mode = random.chance(0.5) ? "fast" : "immediate"
+        try? await Task.sleep(for: random.seconds(4...7))
+        // Alternate, so even a short run sees both: immediate is a crash (no checkpoint).
+        let done = ledger.snapshot.faults
+        let mode = done["restart -m fast"] == nil ? "fast" : done["restart -m immediate"] == nil ? "immediate" : (random.chance(0.5) ? "fast" : "immediate")
         do {
             try await cluster.restart(mode: mode)
             ledger.fault("restart -m \(mode)")
@@ -104,12 +106,15 @@ extension FaultRun {
     }
 
     private func gatewayFault(random: inout SeededRandom) async {
-        try? await Task.sleep(for: random.seconds(1...3))
-        let bad: [GatewaySimulator.Behaviour] = [.down, .slow, .rateLimited, .unavailable, .garbled]
-        let behaviour = bad.randomElement(using: &random)!
+        try? await Task.sleep(for: random.seconds(0.5...1.5))
+        // Each misbehaviour in turn (in a seeded order), so even a short run sees them all.
+        var order = SeededRandom(seed: options.seed, stream: 5)   // the same order every turn
+        let bad: [GatewaySimulator.Behaviour] = [.down, .slow, .rateLimited, .unavailable, .garbled].shuffled(using: &order)
+        let done = ledger.snapshot.faults.values.reduce(0, +)
+        let behaviour = bad[done % bad.count]
         gateway.behaviour = behaviour
         ledger.fault("gateway \(behaviour.rawValue)")
-        try? await Task.sleep(for: random.seconds(3...5))
+        try? await Task.sleep(for: random.seconds(2...3))
         gateway.behaviour = .normal
     }
 

@@ -187,14 +187,15 @@ extension FaultRun {
     /// dispatched again.
     private func checkRepeatCalls() async throws {
         let callers = ledger.snapshot.repeatCallers.filter { $0.value.count > 1 }
-        // A later call while an earlier ticket of the same caller was still open must be linked
-        // to it; once the earlier one is closed, a new call is a new matter.
+        // A later call extracted while an earlier ticket of the same caller was still open must
+        // be linked to it; once the earlier one is closed, a new call is a new matter.
         let dispatchedTwice = try await client.first("""
             SELECT count(*)::int FROM hotline.tickets b JOIN hotline.tickets a
                 ON a.caller_phone = b.caller_phone AND a.id < b.id AND a.merged_into IS NULL
              WHERE b.external_id LIKE \(prefix + "%") AND a.external_id LIKE \(prefix + "%") AND b.merged_into IS NULL
                AND b.caller_phone = ANY(\(Array(callers.keys)))
-               AND NOT EXISTS (SELECT 1 FROM hotline.ticket_events e WHERE e.ticket_id = a.id AND e.event = 'closed' AND e.at < b.received_at)
+               AND NOT EXISTS (SELECT 1 FROM hotline.ticket_events e, hotline.ticket_events x
+                                WHERE e.ticket_id = a.id AND e.event = 'closed' AND x.ticket_id = b.id AND x.event = 'extracted' AND e.at < x.at)
             """, as: Int.self, logger: logger) ?? 0
         ledger.check(dispatchedTwice == 0, "\(dispatchedTwice) repeat calls about a caller's open matter were dispatched again instead of linked")
         let totals = try await client.first("""

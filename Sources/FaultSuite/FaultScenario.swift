@@ -25,10 +25,10 @@ public enum FaultScenario: String, CaseIterable, Sendable {
     public var summary: String {
         switch self {
         case .killWorkers: "SIGKILL random workers every 2–5 s, restart after 0.5–3 s"
-        case .postgresRestart: "PostgreSQL restarted every 8–12 s (fast or immediate shutdown)"
+        case .postgresRestart: "PostgreSQL restarted every 4–7 s (fast, immediate, then either)"
         case .terminateBackends: "pg_terminate_backend on 1–3 worker connections every 1–3 s"
         case .timeouts: "lock_timeout 300 ms / statement_timeout 400 ms while a session holds busy tickets' row locks 1.5 s"
-        case .gateway: "SMS gateway down / slow / 429 / 503 / garbage for 3–5 s in turns"
+        case .gateway: "SMS gateway down / slow / 429 / 503 / garbage for 2–3 s each, in turns"
         case .burst: "20× the steady rate for 5 s, one area, a third of callers calling 2–3 times"
         case .races: "4 connections submit the same ticket; a unit's accept races its return"
         }

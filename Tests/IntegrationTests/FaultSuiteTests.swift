@@ -16,7 +16,7 @@ struct FaultSuiteTests {
     func scenarioEndsClean(_ scenario: FaultScenario) async throws {
         let cluster = try await OwnCluster.start("faults")
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("faults-\(UUID().uuidString)")
-        let options = FaultOptions(seed: Self.seed, seconds: 12, rate: 6, binDirectory: ProbeProcess.productsDirectory,
+        let options = FaultOptions(seed: Self.seed, seconds: 16, rate: 6, binDirectory: ProbeProcess.productsDirectory,
                                    repositoryRoot: Repository.root, logDirectory: logs)
         let results: [FaultResult]
         do {
