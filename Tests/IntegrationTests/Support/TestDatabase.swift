@@ -79,13 +79,15 @@ struct TestDatabase: Sendable {
     }
 
     /// Runs `body` on a fresh database and drops it afterwards, also when `body` throws.
+    /// At most `DatabaseGate.limit` such tests run at once, so parallel tests and the worker
+    /// processes they start stay within the server's connection slots.
     static func with<R: Sendable>(_ label: String = #function, _ body: @Sendable (TestDatabase) async throws -> R) async throws -> R {
-        try await using(try await make(label), body)
+        try await DatabaseGate.shared.holding { try await using(try await make(label), body) }
     }
 
     /// Runs `body` on an empty (unmigrated) database and drops it afterwards.
     static func withEmpty<R: Sendable>(_ label: String = #function, _ body: @Sendable (TestDatabase) async throws -> R) async throws -> R {
-        try await using(try await makeEmpty(label), body)
+        try await DatabaseGate.shared.holding { try await using(try await makeEmpty(label), body) }
     }
 
     private static func using<R: Sendable>(_ database: TestDatabase, _ body: @Sendable (TestDatabase) async throws -> R) async throws -> R {
@@ -97,6 +99,41 @@ struct TestDatabase: Sendable {
             await database.drop()
             throw error
         }
+    }
+}
+
+/// Bounds how many tests hold a database at once. A test that already holds a place (a database
+/// made inside another's body) does not wait for a second one, so nesting cannot deadlock.
+actor DatabaseGate {
+    static let shared = DatabaseGate(limit: ProcessInfo.processInfo.environment["HOTLINE_TEST_DATABASES"].flatMap(Int.init) ?? 12)
+    @TaskLocal static var isHolding = false
+
+    let limit: Int
+    private var inUse = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) { self.limit = max(1, limit) }
+
+    nonisolated func holding<R: Sendable>(_ body: @Sendable () async throws -> R) async throws -> R {
+        if Self.isHolding { return try await body() }
+        await acquire()
+        do {
+            let result = try await Self.$isHolding.withValue(true) { try await body() }
+            await release()
+            return result
+        } catch {
+            await release()
+            throw error
+        }
+    }
+
+    private func acquire() async {
+        if inUse < limit { inUse += 1; return }
+        await withCheckedContinuation { waiting.append($0) }   // the place is handed over by release()
+    }
+
+    private func release() {
+        if waiting.isEmpty { inUse -= 1 } else { waiting.removeFirst().resume() }
     }
 }
 
@@ -127,35 +164,56 @@ enum Admin {
     }
 }
 
-/// The migrated template, built once per test process and per content of sql/.
+/// The migrated template, built once per test process and per content of sql/. Tests run in
+/// parallel and all ask at once: the first builds it and the others wait for that same build
+/// (an actor is reentrant across awaits, so a plain dictionary of results would let every test
+/// build a template of its own — two hundred parallel migrations on CI's two cores).
 actor Template {
     static let shared = Template()
-    private var built: [String: String] = [:]
+    private var builds: [String: Task<String, any Error>] = [:]
 
     func name(on server: DatabaseURL) async throws -> String {
         let serverKey = "\(server.unixSocketDirectory ?? server.host):\(server.port)"
-        if let name = built[serverKey] { return name }
+        let build = builds[serverKey] ?? Task { try await Self.build(on: server) }
+        builds[serverKey] = build
+        do {
+            return try await build.value
+        } catch {
+            // A failed build is not remembered: the next test tries again.
+            if builds[serverKey] == build { builds[serverKey] = nil }
+            throw error
+        }
+    }
+
+    private static func build(on server: DatabaseURL) async throws -> String {
         let migrations = try Migrator.load(directory: Repository.sql)
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in migrations.flatMap({ Array(($0.fileName + $0.sql).utf8) }) {
             hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3
         }
         let name = "tpl_\(String(hash, radix: 36))"
-        let exists = try await Self.exists(name, on: server)
-        if !exists {
-            let building = "\(name)_b\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
-            try await Admin.run(on: server, "CREATE DATABASE \(building)")
-            try await Migrator(migrations: migrations, logger: TestDatabase.logger).migrate(url: server.with(database: building))
-            // Rename into place only when complete, so a half-built template is never used.
+        if try await exists(name, on: server) { return name }
+        let building = "\(name)_b\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+        try await Admin.run(on: server, "CREATE DATABASE \(building)")
+        try await Migrator(migrations: migrations, logger: TestDatabase.logger).migrate(url: server.with(database: building))
+        // Rename into place only when complete, so a half-built template is never used. The
+        // migrator's server process may still be exiting after its connection closed (55006,
+        // "being accessed by other users"), so the rename is tried again for a while.
+        var attempt = 0
+        while true {
+            attempt += 1
             do {
                 try await Admin.run(on: server, "ALTER DATABASE \(building) RENAME TO \(name)")
+                return name
+            } catch let error as DatabaseError where error.sqlState == "55006" && attempt < 100 {
+                try await Task.sleep(for: .milliseconds(100))
             } catch {
-                try? await Admin.run(on: server, "DROP DATABASE IF EXISTS \(building)")
-                guard try await Self.exists(name, on: server) else { throw error }
+                // Another test process may have put the same template in place first.
+                try? await Admin.run(on: server, "DROP DATABASE IF EXISTS \(building) WITH (FORCE)")
+                if try await exists(name, on: server) { return name }
+                throw error
             }
         }
-        built[serverKey] = name
-        return name
     }
 
     private static func exists(_ name: String, on server: DatabaseURL) async throws -> Bool {
