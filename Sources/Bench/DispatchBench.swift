@@ -51,7 +51,7 @@ extension Bench {
     /// Runs `body` with `processes` intake-extraction and as many auto-dispatch processes, warmed up.
     private func withFleet(processes: Int, run: String, phoneBase: Int, _ body: () async throws -> Void) async throws {
         note("dispatch: \(run) with \(processes) + \(processes) worker processes")
-        let environment = ["HOTLINE_CONCURRENCY": "16", "HOTLINE_CLAIM_BATCH": "16", "HOTLINE_DB_POOL_SIZE": "12"]
+        let environment: [String: String] = [:]   // the workers' own defaults: what ops run
         var workers: [ChildProcess] = []
         defer { for worker in workers { worker.signal(SIGKILL) } }
         for index in 0..<processes {

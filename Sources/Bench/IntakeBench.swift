@@ -55,8 +55,8 @@ extension Bench {
         let run = "p\(processes)"
         note("intake: \(tickets) tickets, \(processes) intake-extraction process(es)")
         let workers = try (0..<processes).map { index in
-            try spawn(sibling: "intake-extraction", arguments: [], log: "bench-intake-\(run)-\(index).log",
-                      environment: ["HOTLINE_CONCURRENCY": "16", "HOTLINE_CLAIM_BATCH": "16", "HOTLINE_DB_POOL_SIZE": "12"])
+            // The worker's own defaults (jobs in flight, claim batch, connections): what ops run.
+            try spawn(sibling: "intake-extraction", arguments: [], log: "bench-intake-\(run)-\(index).log", environment: [:])
         }
         defer { for worker in workers { worker.signal(SIGKILL) } }
         // Warm up: every process loads its model on its first ticket.

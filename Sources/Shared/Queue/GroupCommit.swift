@@ -36,6 +36,9 @@ public actor GroupCommit<Item: Sendable, Output: Sendable> {
     private var flushing = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
+    /// Connections a worker using this needs besides the runtime's own: one per group transaction.
+    public nonisolated var connections: Int { parallelism }
+
     public init(maxBatch: Int = 32, parallelism: Int = 4, _ body: @escaping Body) {
         self.maxBatch = max(1, maxBatch)
         self.parallelism = max(1, parallelism)
@@ -82,20 +85,17 @@ public actor GroupCommit<Item: Sendable, Output: Sendable> {
         }
     }
 
-    /// One transaction: the body's writes and every job's completion commit together, or none.
+    /// One transaction: the body's writes and every job's completion commit together, or none
+    /// (`JobQueue.jobTransaction`).
     private func commit(_ batch: [Pending]) async throws -> [Output] {
         let lead = batch[0].context
         let ids = batch.map(\.context.job.id)
         let body = self.body
         let items = batch.map(\.item)
-        let outputs: [Output] = try await lead.client.transaction(logger: lead.logger) { connection in
+        let outputs: [Output] = try await JobQueue.jobTransaction(client: lead.client, owner: lead.owner, ids: ids, logger: lead.logger) { connection in
             let outputs = try await body(connection, items, lead.logger)
             guard outputs.count == items.count else {
                 throw QueueError(.groupMismatch, "group transaction returned \(outputs.count) results for \(items.count) jobs")
-            }
-            let done = try await JobQueue.complete(owner: lead.owner, ids: ids, on: connection, logger: lead.logger)
-            if let lost = ids.first(where: { !done.contains($0) }) {
-                throw QueueError(.leaseLost, "lease lost before the group transaction committed; rolled back", jobID: lost)
             }
             return outputs
         }

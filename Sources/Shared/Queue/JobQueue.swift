@@ -125,6 +125,37 @@ public struct JobQueue: Sendable {
         return Set(rows.map(JobID.init))
     }
 
+    /// One transaction for a handler's writes and its jobs' completion: both commit, or neither
+    /// does (a lost lease rolls it back with `QueueError.leaseLost`, so two lease holders never
+    /// both do the work). Wake-ups the transaction raises (`queue.wake`: follow-up jobs, rows
+    /// other workers' loops watch) are sent after the commit, not inside it: a NOTIFY inside
+    /// takes a cluster-wide lock held until the commit is flushed, which would line every
+    /// worker's commits up behind one another (see `sql/0017_hot_paths.sql`). A wake-up that is
+    /// lost because this process dies right after its commit costs the fallback poll, never a job.
+    static func jobTransaction<R: Sendable>(client: PostgresClient, owner: String, ids: [JobID], logger: Logger,
+                                            _ body: (PostgresConnection) async throws -> R) async throws -> R {
+        let (result, wakeups): (R, [String]) = try await client.transaction(logger: logger) { connection in
+            try await connection.execute("SELECT queue.defer_wakeups()", logger: logger)
+            let value = try await body(connection)
+            let row = try await connection.first("""
+                SELECT ARRAY(SELECT queue.complete(\(owner), \(ids.map(\.rawValue))::bigint[])), queue.deferred_wakeups()
+                """, as: ([Int64], [String]).self, logger: logger)
+            let done = Set((row?.0 ?? []).map(JobID.init))
+            if let lost = ids.first(where: { !done.contains($0) }) {
+                throw QueueError(.leaseLost, "lease lost before the job's transaction committed; rolled back", jobID: lost)
+            }
+            return (value, row?.1 ?? [])
+        }
+        if !wakeups.isEmpty {
+            do {
+                _ = try await client.first("SELECT queue.send_wakeups(\(wakeups))", as: Int.self, logger: logger)
+            } catch {
+                logger.debug("wake-ups after commit not sent; the fallback poll covers them", metadata: ["error": "\(error)"])
+            }
+        }
+        return result
+    }
+
     /// Records a failed attempt; returns the job's new status ("scheduled" or "dead"), or nil
     /// when `owner` no longer held it.
     @discardableResult

@@ -10,14 +10,19 @@ public struct Worker: Sendable {
     public let queue: String
     /// Default jobs in flight per process (HOTLINE_CONCURRENCY overrides).
     public var concurrency: Int
+    /// Default PostgreSQL connections per process (HOTLINE_DB_POOL_SIZE overrides); nil: one
+    /// per job in flight plus four for the runtime. A worker whose jobs share transactions
+    /// (`GroupCommit`) needs only its group transactions' connections however many jobs wait.
+    public var connections: Int?
     public var retry: RetryPolicy
     private(set) var handlers: [String: ErasedHandler] = [:]
 
-    public init(name: String, queue: String, concurrency: Int = 8, retry: RetryPolicy = RetryPolicy()) throws {
+    public init(name: String, queue: String, concurrency: Int = 8, connections: Int? = nil, retry: RetryPolicy = RetryPolicy()) throws {
         try JobQueue.validate(queue: queue)
         self.name = name
         self.queue = queue
         self.concurrency = max(1, concurrency)
+        self.connections = connections.map { max(2, $0) }
         self.retry = retry
     }
 
@@ -101,17 +106,7 @@ public struct JobContext: Sendable {
     /// transaction rolls back with `QueueError.leaseLost`, so work is never done twice by two
     /// lease holders. Use this for every step that changes the database.
     public func transaction<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
-        let id = job.id
-        let owner = self.owner
-        let logger = self.logger
-        let result: R = try await client.transaction(logger: logger) { connection in
-            let value = try await body(connection)
-            let done = try await JobQueue.complete(owner: owner, ids: [id], on: connection, logger: logger)
-            guard done.contains(id) else {
-                throw QueueError(.leaseLost, "lease lost before the job's transaction committed; rolled back", jobID: id)
-            }
-            return value
-        }
+        let result = try await JobQueue.jobTransaction(client: client, owner: owner, ids: [job.id], logger: logger, body)
         tracker.markCompletedInTransaction()
         return result
     }

@@ -15,7 +15,7 @@ public import Logging
 /// | HOTLINE_LISTEN | true | LISTEN for wake-ups (false: poll only, e.g. behind PgBouncer) |
 /// | HOTLINE_LISTENER_PROBE_SECONDS | 30 | how often the listening session proves it still listens, 1…3600 |
 /// | HOTLINE_HTTP_HOST / HOTLINE_HTTP_PORT | 127.0.0.1 / worker's own | /healthz and /metrics; port 0 picks one, "off" disables |
-/// | HOTLINE_DB_POOL_SIZE | concurrency + 4 | PostgreSQL connections per process, 2…500 |
+/// | HOTLINE_DB_POOL_SIZE | worker's own, else concurrency + 4 | PostgreSQL connections per process, 2…500 |
 /// | HOTLINE_MIGRATE | false | apply pending migrations on start |
 /// | HOTLINE_LOG_LEVEL / HOTLINE_LOG_FORMAT | info / text | trace…critical / text or json |
 public struct WorkerSettings: Sendable {
@@ -52,7 +52,7 @@ public struct WorkerSettings: Sendable {
         } else {
             httpPort = try env.int("HOTLINE_HTTP_PORT", default: defaultHTTPPort ?? 0, in: 0...65535)
         }
-        poolSize = try env.int("HOTLINE_DB_POOL_SIZE", default: concurrency + 4, in: 2...500)
+        poolSize = try env.int("HOTLINE_DB_POOL_SIZE", default: worker.connections ?? concurrency + 4, in: 2...500)
         migrate = try env.bool("HOTLINE_MIGRATE", default: false)
         logLevel = try env.choice("HOTLINE_LOG_LEVEL", default: .info, [
             "trace": .trace, "debug": .debug, "info": .info, "notice": .notice,

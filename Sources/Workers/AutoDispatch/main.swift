@@ -6,7 +6,9 @@ import Shared
 let model = DispatchModel()
 let group = DispatchTicketHandler.group()
 await WorkerProcess.main({
-    var worker = try Worker(name: "auto-dispatch", queue: "auto-dispatch", concurrency: 8)
+    // Jobs wait for a group transaction without holding a connection, so many can be in flight
+    // (a backlog fills groups of up to 32: one claim, commit and WAL flush for all of them).
+    var worker = try Worker(name: "auto-dispatch", queue: "auto-dispatch", concurrency: 128, connections: group.connections + 6)
     try worker.register(DispatchTicket.self) { job, context in
         try await DispatchTicketHandler.run(job, context, model: model, group: group)
     }

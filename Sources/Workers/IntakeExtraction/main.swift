@@ -10,7 +10,9 @@ if arguments.first == "evaluate" {
 let model = ExtractionModel()
 let group = ExtractTicketHandler.group()
 await WorkerProcess.main({
-    var worker = try Worker(name: "intake-extraction", queue: "intake-extraction", concurrency: 8)
+    // Jobs wait for a group transaction without holding a connection, so many can be in flight
+    // (a backlog fills groups of up to 32: one claim, commit and WAL flush for all of them).
+    var worker = try Worker(name: "intake-extraction", queue: "intake-extraction", concurrency: 128, connections: group.connections + 6)
     try worker.register(ExtractTicket.self) { job, context in
         try await ExtractTicketHandler.run(job, context, model: model, group: group)
     }

@@ -1,0 +1,110 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Shared
+import Testing
+
+/// Wake-ups raised inside a worker's job transaction are sent after its commit (a NOTIFY inside
+/// would hold PostgreSQL's cluster-wide notify lock until the commit is flushed); everyone
+/// else's still notify inside their transaction.
+@Suite("Wake-ups after commit")
+struct WakeupTests {
+    /// A deferring transaction sends nothing at its commit: a marker notified after it arrives
+    /// first (notifications arrive in commit order); the deferred payloads arrive once sent.
+    @Test func aDeferringTransactionNotifiesOnlyWhenItsWakeupsAreSent() async throws {
+        try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                let received = try await Self.listening(on: db, until: "after-send") {
+                    // Outside a job transaction an enqueue notifies at its commit, as before.
+                    try await JobQueue(client: client, logger: db.logger).enqueue(try NewJob(queue: "plain", NoteJob(text: "x")))
+                    let deferred = try await client.transaction(logger: db.logger) { connection in
+                        try await connection.execute("SELECT queue.defer_wakeups()", logger: db.logger)
+                        try await connection.execute("SELECT queue.enqueue('later', 'note', '{}')", logger: db.logger)
+                        try await connection.execute("SELECT queue.enqueue('later', 'note', '{}')", logger: db.logger)
+                        try await connection.execute("SELECT queue.enqueue('other', 'note', '{}')", logger: db.logger)
+                        return try await connection.first("SELECT queue.deferred_wakeups()", as: [String].self, logger: db.logger) ?? []
+                    }
+                    #expect(deferred == ["later", "other"], "each queue once, in the order raised")
+                    try await client.execute("SELECT pg_notify('queue_jobs', 'marker')", logger: db.logger)
+                    let sent = try await client.first("SELECT queue.send_wakeups(\(deferred))", as: Int.self, logger: db.logger)
+                    #expect(sent == 2)
+                    try await client.execute("SELECT pg_notify('queue_jobs', 'after-send')", logger: db.logger)
+                }
+                #expect(received == ["plain", "marker", "later", "other", "after-send"])
+                // The deferral ended with its transaction.
+                let after = try await client.first("SELECT queue.deferred_wakeups()", as: [String].self, logger: db.logger)
+                #expect(after == [])
+            }
+        }
+    }
+
+    /// A handler's follow-up job wakes an idle worker of the next queue, whose poll is ten
+    /// minutes: only the wake-up sent after the first job's commit explains prompt processing.
+    @Test func aFollowUpJobWakesTheNextWorkerAfterTheCommit() async throws {
+        try await TestDatabase.with { db in
+            var firstWorker = try Worker(name: "first", queue: "first")
+            try firstWorker.register(NoteJob.self) { note, context in
+                try await context.transaction { connection in
+                    _ = try await JobQueue.enqueue([try NewJob(queue: "second", NoteJob(text: note.text + "→second"))], on: connection, logger: context.logger)
+                }
+            }
+            var second = try Worker(name: "second", queue: "second")
+            try second.register(NoteJob.self) { _, _ in }
+            let first = firstWorker
+            let idle = testOptions(poll: .seconds(600))
+            try await withWorker(second, on: db, options: idle) { queue in
+                // The second worker's start-up claim has run; from now on it sleeps on its poll.
+                try await eventually("second worker registered") {
+                    try await queue.client.count("SELECT count(*)::int FROM queue.workers") == 1
+                }
+                try await withWorker(first, on: db, options: idle) { firstQueue in
+                    _ = try await firstQueue.enqueue([try NewJob(queue: "first", NoteJob(text: "a"))])
+                    try await eventually("the follow-up done by the woken worker", timeout: .seconds(60)) {
+                        try await queue.client.count("SELECT count(*)::int FROM queue.finished_jobs WHERE queue = 'second'") == 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// Collects the payloads of `queue_jobs` notifications from `body`'s start until `last`.
+    private static func listening(on db: TestDatabase, until last: String,
+                                  _ body: @escaping @Sendable () async throws -> Void) async throws -> [String] {
+        try await Admin.withConnection(on: db.url) { connection in
+            try await connection.listen(on: "queue_jobs") { notifications in
+                try await withThrowingTaskGroup(of: [String]?.self) { group in
+                    group.addTask {
+                        var payloads: [String] = []
+                        for try await notification in notifications {
+                            payloads.append(notification.payload)
+                            if notification.payload == last { return payloads }
+                        }
+                        return payloads
+                    }
+                    group.addTask {
+                        try await body()
+                        return nil
+                    }
+                    group.addTask {
+                        try await Task.sleep(for: .seconds(60))
+                        throw TestSetupError(description: "no notification \(last) within 60 s")
+                    }
+                    var result: [String] = []
+                    while let next = try await group.next() {
+                        if let payloads = next {
+                            result = payloads
+                            break
+                        }
+                    }
+                    group.cancelAll()
+                    return result
+                }
+            }
+        }
+    }
+}
+
+private struct NoteJob: JobPayload {
+    static let kind = "note"
+    let text: String
+}
