@@ -34,6 +34,65 @@ extension Bench {
                            Self.rate(rate), "\(backlog.formatted()) tickets submitted in one statement until the last is dispatched or queued; target ≥ 500")
             }
         }
+        try await databaseCPU(into: &report)
+    }
+
+    /// The database's own CPU per ticket for each stage of the SQL contract, on one backend
+    /// (user + system time from its /proc entry, read through pg_read_file): `submit_ticket`,
+    /// `record_extraction` and `record_dispatch` for copies of tickets the fleet dispatched, with
+    /// the workers' decisions replayed. CPU time, unlike the rates above, hardly moves when a
+    /// neighbour loads the disk, so it shows what a change to the SQL costs or saves.
+    func databaseCPU(into report: inout Report) async throws {
+        let count = quick ? 1_000 : 3_000
+        let logger = self.logger
+        let micros: [(String, Double)] = try await client.withConnection { connection in
+            func cpuMilliseconds() async throws -> Double {
+                // Fields 14 and 15 of /proc/PID/stat (after the command in brackets), in clock ticks of 10 ms.
+                let stat = try await connection.first("SELECT pg_read_file('/proc/self/stat')", as: String.self, logger: logger) ?? ""
+                let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+                guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else {
+                    throw BenchError("cannot read the backend's CPU time from /proc/self/stat")
+                }
+                return (user + system) * 10
+            }
+            try await connection.execute("DROP TABLE IF EXISTS bench_cpu_src, bench_cpu_new", logger: logger)
+            try await connection.execute("""
+                CREATE TABLE bench_cpu_src AS
+                SELECT row_number() OVER (ORDER BY t.id) AS i, t.content, t.district_id, t.street_id, t.community_id, c.label AS category,
+                       t.urgency_class, t.is_enterprise, t.is_sensitive, t.extraction,
+                       (SELECT e.details - 'round' - 'accept_due_at' - 'feedback_due_at' FROM hotline.ticket_events e
+                         WHERE e.ticket_id = t.id AND e.event = 'dispatched' ORDER BY e.seq LIMIT 1) AS plan
+                  FROM hotline.tickets t LEFT JOIN hotline.categories c ON c.id = t.category_id
+                 WHERE t.status = 'dispatched' AND t.dispatch_round = 1
+                 ORDER BY t.id LIMIT \(count)
+                """, logger: logger)
+            let stages = [
+                ("submit_ticket", """
+                    CREATE TABLE bench_cpu_new AS SELECT s.i, r.ticket_id FROM bench_cpu_src s,
+                        LATERAL hotline.submit_ticket('web', 'cpu-' || s.i, s.content, '138' || lpad(s.i::text, 8, '0')) r
+                    """),
+                ("record_extraction", """
+                    SELECT count(*) FROM bench_cpu_new n JOIN bench_cpu_src s USING (i),
+                        LATERAL hotline.record_extraction(n.ticket_id, s.district_id, s.street_id, s.community_id, s.category,
+                                                          s.urgency_class, s.is_enterprise, s.is_sensitive, NULL, NULL, NULL, s.extraction) r
+                    """),
+                ("record_dispatch", """
+                    SELECT count(hotline.record_dispatch(n.ticket_id, 'process', 'auto-dispatch', s.plan))
+                      FROM bench_cpu_new n JOIN bench_cpu_src s USING (i) JOIN hotline.tickets t ON t.id = n.ticket_id
+                     WHERE t.status = 'extracted'
+                    """),
+            ]
+            var result: [(String, Double)] = []
+            for (name, sql) in stages {
+                let before = try await cpuMilliseconds()
+                try await connection.execute(PostgresQuery(unsafeSQL: sql), logger: logger)
+                result.append((name, (try await cpuMilliseconds() - before) * 1000 / Double(count)))
+            }
+            return result
+        }
+        report.add("dispatch", "database CPU per ticket (µs): " + micros.map(\.0).joined(separator: " / "),
+                   micros.map { String(format: "%.0f", $0.1) }.joined(separator: " / "),
+                   "\(count.formatted()) copies of dispatched tickets, the workers' decisions replayed in SQL on one backend; clock ticks of 10 ms")
     }
 
     /// The corpus as training data and as the texts tickets are made of.
