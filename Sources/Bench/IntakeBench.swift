@@ -75,7 +75,7 @@ extension Bench {
         }
         report.add("intake", "extracted and handed to dispatch: tickets/s, \(processes) process\(processes > 1 ? "es" : "")",
                    Self.rate(Double(tickets) / (done - submitted).seconds),
-                   "\(tickets.formatted()) tickets from commit to the last dispatch job; concurrency 16 each; \(merged) linked as repeats")
+                   "\(tickets.formatted()) tickets from commit to the last dispatch job; the worker's defaults (128 jobs in flight, groups of up to 32); \(merged) linked as repeats")
         for worker in workers { worker.signal(SIGTERM) }
         for worker in workers { _ = await worker.wait(timeout: .seconds(30)) }
         try await client.execute("DELETE FROM queue.jobs WHERE queue = 'auto-dispatch'", logger: logger)
