@@ -287,21 +287,120 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_started integer;
 BEGIN
+    -- Each policy's deadline once (a working-day deadline reads the calendar), then its timers.
+    WITH policy AS MATERIALIZED (
+        SELECT p.timer_kind, p.roles, hotline.sla_deadline(p.urgency_class, p.timer_kind, p_start) AS due,
+               (SELECT coalesce(array_agg(x.at_ratio ORDER BY x.at_ratio), '{}') FROM hotline.sla_policy_points x
+                 WHERE x.urgency_class = p.urgency_class AND x.timer_kind = p.timer_kind) AS ratios,
+               (SELECT coalesce(array_agg(x.action ORDER BY x.at_ratio), '{}') FROM hotline.sla_policy_points x
+                 WHERE x.urgency_class = p.urgency_class AND x.timer_kind = p.timer_kind) AS actions
+          FROM hotline.sla_policies p
+         WHERE p.urgency_class = coalesce(p_class, 'normal')
+    )
     INSERT INTO hotline.sla_timers AS s (ticket_id, assignment_id, kind, due_at, started_at, point_ratios, point_actions, next_point, next_fire_at)
-    SELECT p_ticket_id, a.id, p.timer_kind, d.due, p_start, pts.ratios, pts.actions, 1,
-           p_start + (d.due - p_start) * pts.ratios[1]::float8
-      FROM hotline.sla_policies p
-      CROSS JOIN LATERAL (SELECT hotline.sla_deadline(p.urgency_class, p.timer_kind, p_start) AS due) d
-      CROSS JOIN LATERAL (SELECT coalesce(array_agg(x.at_ratio ORDER BY x.at_ratio), '{}') AS ratios,
-                                 coalesce(array_agg(x.action ORDER BY x.at_ratio), '{}') AS actions
-                            FROM hotline.sla_policy_points x
-                           WHERE x.urgency_class = p.urgency_class AND x.timer_kind = p.timer_kind) pts
+    SELECT p_ticket_id, a.id, p.timer_kind, p.due, p_start, p.ratios, p.actions, 1,
+           p_start + (p.due - p_start) * p.ratios[1]::float8
+      FROM policy p
       JOIN hotline.assignments a ON a.ticket_id = p_ticket_id AND a.round = p_round AND a.dispatched_at = p_start
                                 AND a.role = ANY (p.roles)
-     WHERE p.urgency_class = coalesce(p_class, 'normal')
     ON CONFLICT ON CONSTRAINT sla_timers_one_per_kind DO NOTHING;
     GET DIAGNOSTICS v_started = ROW_COUNT;
     RETURN v_started;
+END
+$$;
+
+-- One dispatch round (see 0009 and 0013): the same checks, errors and rows, with every unit's
+-- assignment in one statement and every unit contact's message in another, instead of three
+-- statements per unit.
+CREATE OR REPLACE FUNCTION hotline.record_dispatch(p_ticket_id bigint, p_actor_kind text, p_actor text, p_plan jsonb)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    t          hotline.tickets;
+    u          hotline.urgency_classes;
+    v_round    integer;
+    v_co       text[];
+    v_codes    text[];
+    v_missing  text;
+    v_now      timestamptz := now();
+    v_accept   timestamptz;
+    v_feedback timestamptz;
+    v_due_text text;
+    v_liaison  text;
+BEGIN
+    IF p_plan IS NULL OR jsonb_typeof(p_plan) <> 'object' OR jsonb_typeof(p_plan->'lead') IS DISTINCT FROM 'string' THEN
+        RAISE EXCEPTION USING ERRCODE = 'HL071', MESSAGE = 'a dispatch plan is a JSON object with a "lead" unit code';
+    END IF;
+    t := hotline.locked_ticket(p_ticket_id);
+    IF NOT hotline.is_dispatchable(t.status) THEN
+        RAISE EXCEPTION USING ERRCODE = 'HL063', MESSAGE = format('ticket %s is %s and cannot be dispatched', p_ticket_id, t.status);
+    END IF;
+    SELECT * INTO u FROM hotline.urgency_classes WHERE code = coalesce(t.urgency_class, 'normal');
+    v_accept := hotline.sla_deadline(u.code, 'accept', v_now);
+    v_feedback := hotline.sla_deadline(u.code, 'feedback', v_now);
+    v_due_text := hotline.local_minute(v_accept);
+
+    v_co := coalesce(ARRAY(SELECT jsonb_array_elements_text(p_plan->'co_handlers')), '{}');
+    v_codes := ARRAY[p_plan->>'lead'] || v_co || coalesce(ARRAY(SELECT jsonb_array_elements_text(p_plan->'cc')), '{}');
+    IF (SELECT count(DISTINCT c) FROM unnest(v_codes) c) <> cardinality(v_codes) THEN
+        RAISE EXCEPTION USING ERRCODE = 'HL071', MESSAGE = format('a unit appears twice in the plan: %s', array_to_string(v_codes, ', '));
+    END IF;
+    SELECT c.code INTO v_missing
+      FROM unnest(v_codes) WITH ORDINALITY AS c(code, ord)
+     WHERE NOT EXISTS (SELECT 1 FROM hotline.handling_units h WHERE h.code = c.code AND h.active)
+     ORDER BY c.ord LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'HL066', MESSAGE = format('unknown or inactive handling unit %L', v_missing);
+    END IF;
+
+    v_round := t.dispatch_round + 1;
+    -- In the plan's order: the lead first, then co-handlers, then cc.
+    INSERT INTO hotline.assignments (ticket_id, round, unit_id, role, status, dispatched_at, accept_due_at, feedback_due_at)
+    SELECT p_ticket_id, v_round, h.id, r.role, CASE WHEN r.role = 'cc' THEN 'informed' ELSE 'pending' END, v_now,
+           CASE WHEN r.role = 'cc' THEN NULL ELSE v_accept END,
+           CASE WHEN r.role = 'cc' THEN NULL ELSE v_feedback END
+      FROM unnest(v_codes) WITH ORDINALITY AS c(code, ord)
+      JOIN hotline.handling_units h ON h.code = c.code
+     CROSS JOIN LATERAL (SELECT CASE WHEN c.ord = 1 THEN 'lead' WHEN c.code = ANY (v_co) THEN 'co_handler' ELSE 'cc' END AS role) r
+     ORDER BY c.ord;
+    -- Every contact of every unit, in the same order.
+    INSERT INTO hotline.sms_outbox (ticket_id, unit_id, phone, template, variables)
+    SELECT p_ticket_id, h.id, ph.phone, 'dispatch.' || a.role,
+           jsonb_build_object('unit', h.name, 'ticket_no', t.ticket_no, 'class', u.name)
+           || CASE WHEN a.role = 'cc' THEN '{}'::jsonb ELSE jsonb_build_object('accept_due', v_due_text) END
+      FROM hotline.assignments a
+      JOIN hotline.handling_units h ON h.id = a.unit_id
+     CROSS JOIN LATERAL jsonb_array_elements(h.contacts) WITH ORDINALITY AS k(contact, n)
+     CROSS JOIN LATERAL (SELECT hotline.normalize_phone(k.contact->>'phone') AS phone) ph
+     WHERE a.ticket_id = p_ticket_id AND a.round = v_round AND ph.phone IS NOT NULL
+     ORDER BY a.id, k.n;
+
+    PERFORM hotline.start_sla_timers(p_ticket_id, v_round, u.code, v_now);
+
+    IF jsonb_typeof(p_plan->'linkage') = 'array' AND jsonb_array_length(p_plan->'linkage') > 0 THEN
+        INSERT INTO hotline.linkage_records (ticket_id, service, reason)
+        SELECT p_ticket_id, s, coalesce(p_plan->>'why', 'emergency')
+          FROM jsonb_array_elements_text(p_plan->'linkage') s
+        ON CONFLICT ON CONSTRAINT linkage_once DO NOTHING;
+    END IF;
+
+    IF t.is_enterprise THEN
+        v_liaison := hotline.setting('enterprise.liaison_unit') #>> '{}';
+        INSERT INTO hotline.enterprise_cases (ticket_id, liaison_unit_id, work_group)
+        SELECT p_ticket_id, l.id, v_codes FROM hotline.handling_units l WHERE l.code = v_liaison
+        ON CONFLICT (ticket_id) DO UPDATE SET work_group = EXCLUDED.work_group;
+    END IF;
+
+    UPDATE hotline.tickets
+       SET status = 'dispatched', dispatch_round = v_round, dispatched_at = v_now, updated_at = v_now,
+           special_ledger = CASE WHEN is_enterprise AND NOT 'enterprise' = ANY (special_ledger)
+                                 THEN array_append(special_ledger, 'enterprise') ELSE special_ledger END
+     WHERE id = p_ticket_id;
+    UPDATE hotline.dispatcher_queue SET status = 'decided', decided_at = v_now, decided_by = p_actor
+     WHERE ticket_id = p_ticket_id AND status = 'waiting';
+    PERFORM hotline.append_event(p_ticket_id, p_actor_kind, p_actor, 'dispatched',
+                                 p_plan || jsonb_build_object('round', v_round, 'accept_due_at', v_accept, 'feedback_due_at', v_feedback));
+    RETURN v_round;
 END
 $$;
 
