@@ -179,11 +179,55 @@ BEGIN
 END
 $$;
 
+-- A ticket not yet extracted is an open matter too: repeat calls are linked to it rather than
+-- racing its extraction (see open_matter_of).
 CREATE OR REPLACE FUNCTION hotline.is_open_matter(p_status text)
 RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-    RETURN p_status IN ('extracted', 'dispatched', 'accepted', 'in_progress', 'feedback_given', 'returned', 'reopened');
+    RETURN p_status IN ('received', 'extracted', 'dispatched', 'accepted', 'in_progress', 'feedback_given', 'returned', 'reopened');
+END
+$$;
+
+-- The open ticket a new one repeats (as in 0006), robust to the order in which concurrent
+-- extractions finish: a caller's earlier ticket counts while still waiting for its own
+-- extraction, and a later one counts once it is being handled (extracted or further) — so
+-- whichever of two calls about one matter is extracted second is linked to the other, however
+-- the two extraction groups interleave. Earlier tickets are preferred.
+CREATE OR REPLACE FUNCTION hotline.open_matter_of(p_ticket_id bigint)
+RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    t       hotline.tickets;
+    v_found bigint;
+    v_days  integer := (hotline.setting('repeat_call.window_days'))::integer;
+    v_sim   real := (hotline.setting('repeat_call.min_similarity'))::real;
+BEGIN
+    SELECT * INTO t FROM hotline.tickets WHERE id = p_ticket_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'HL040', MESSAGE = format('no ticket %s', p_ticket_id);
+    END IF;
+    -- "我上次反映的 2026112500000042 …": callers quote the number the operator gave them.
+    SELECT o.id INTO v_found
+      FROM regexp_matches(t.content, '(20[0-9]{14})', 'g') AS m(no)
+      JOIN hotline.tickets o ON o.ticket_no = m.no[1]
+     WHERE o.id <> t.id AND hotline.is_open_matter(o.status)
+     ORDER BY o.received_at DESC LIMIT 1;
+    IF v_found IS NOT NULL OR t.caller_phone IS NULL THEN
+        RETURN v_found;
+    END IF;
+    SELECT o.id INTO v_found
+      FROM hotline.tickets o
+     WHERE o.caller_phone = t.caller_phone
+       AND o.id <> t.id
+       AND hotline.is_open_matter(o.status)
+       AND o.received_at BETWEEN t.received_at - make_interval(days => v_days) AND t.received_at + make_interval(days => v_days)
+       AND (o.received_at <= t.received_at OR o.status <> 'received')
+       AND (o.district_id IS NULL OR t.district_id IS NULL OR o.district_id = t.district_id)
+       AND (o.category_id = t.category_id OR hotline.text_similarity(o.content, t.content) >= v_sim)
+     ORDER BY (o.received_at <= t.received_at) DESC, (o.category_id = t.category_id) DESC, o.received_at DESC
+     LIMIT 1;
+    RETURN v_found;
 END
 $$;
 
@@ -481,6 +525,31 @@ END
 $$;
 
 
+-- Extraction groups run side by side, so two calls from one caller can be extracted at the
+-- same moment, each unable to see the other's uncommitted state. intake-extraction takes these
+-- locks (transaction advisory locks, one per caller, in one sorted order so groups cannot
+-- deadlock) before recording a group: the second group waits for the first to commit and
+-- then sees the other call. Returns how many callers it locked.
+CREATE FUNCTION hotline.lock_callers(p_ticket_ids bigint[], p_phones text[])
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_n integer;
+BEGIN
+    IF cardinality(p_ticket_ids) IS DISTINCT FROM cardinality(p_phones) THEN
+        RAISE EXCEPTION USING ERRCODE = 'HL047', MESSAGE = 'lock_callers needs one phone (or null) per ticket';
+    END IF;
+    SELECT count(pg_advisory_xact_lock(7345, k)) INTO v_n FROM (
+        SELECT DISTINCT hashtext(coalesce(t.caller_phone, hotline.normalize_phone(x.phone))) AS k
+          FROM unnest(p_ticket_ids, p_phones) AS x(id, phone)
+          JOIN hotline.tickets t ON t.id = x.id
+         WHERE coalesce(t.caller_phone, hotline.normalize_phone(x.phone)) IS NOT NULL
+         ORDER BY 1) callers;
+    RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION hotline.lock_callers IS 'Serialises the extraction of one caller''s tickets across concurrent transactions (advisory locks, sorted), so repeat calls are linked however extraction groups interleave.';
+
 -- 2. A caller's earlier tickets by phone and time in one index. With separate indexes on phone and
 -- on received_at, the generic plan PL/pgSQL settles on for open_matter_of and record_extraction
 -- ANDed both bitmaps, reading every ticket of the last 30 days for each new ticket (13,000 index
@@ -708,3 +777,4 @@ SELECT hotline.secure_functions();
 
 -- Every worker runs job transactions.
 GRANT EXECUTE ON FUNCTION queue.defer_wakeups(), queue.deferred_wakeups(), queue.send_wakeups(text[]) TO hotline_worker;
+GRANT EXECUTE ON FUNCTION hotline.lock_callers(bigint[], text[]) TO hotline_intake;

@@ -79,14 +79,16 @@ struct RecordedExtraction: Encodable {
 
 enum ExtractTicketHandler {
     /// Fills in tickets and hands them on, in group transactions (see `GroupCommit`): the
-    /// tickets are locked in one statement, extracted here, and `hotline.record_extraction()`
+    /// tickets are read and extracted here, locked, and `hotline.record_extraction()`
     /// stores each, logs 'extracted', and either links a repeat call to its open ticket or
     /// enqueues auto-dispatch; the jobs complete in the same transaction. A retry after a commit
     /// finds the ticket past intake and does nothing.
     static func group() -> GroupCommit<(ticketID: Int64, extractor: Extractor), String> {
         GroupCommit(maxBatch: 32) { connection, items, logger in
-            // Locked first (in id order, through a function so the worker's role needs no UPDATE right), then read.
-            _ = try await connection.first("SELECT hotline.lock_tickets(\(items.map(\.ticketID))::bigint[])", as: Int.self, logger: logger)
+            // Read and extract first, then lock: the callers (so two groups holding calls of one
+            // caller take turns, see hotline.lock_callers), then the tickets, both in a fixed
+            // order so groups cannot deadlock. A ticket another transaction moved past intake
+            // meanwhile comes back 'skipped' from record_extraction, which checks under the lock.
             let tickets = try await connection.all("""
                 SELECT id, status, content, coalesce(address, '') FROM hotline.tickets
                  WHERE id = ANY(\(items.map(\.ticketID))::bigint[]) ORDER BY id
@@ -106,6 +108,11 @@ enum ExtractTicketHandler {
                 outcomes.append(nil)
             }
             if !records.isEmpty {
+                let ids = records.map(\.ticketID)
+                _ = try await connection.first("SELECT hotline.lock_callers(\(ids)::bigint[], \(records.map { $0.phone ?? "" })::text[])",
+                                               as: Int.self, logger: logger)
+                // Through a function, so the worker's role needs no UPDATE right on tickets.
+                _ = try await connection.first("SELECT hotline.lock_tickets(\(ids)::bigint[])", as: Int.self, logger: logger)
                 var recorded = try await connection.all("""
                     SELECT r.outcome FROM jsonb_array_elements(\(try JSONText.encode(records))::jsonb) WITH ORDINALITY AS i(x, n),
                            LATERAL hotline.record_extraction(
