@@ -374,6 +374,26 @@ struct RetentionTests {
         #expect(!standard.record(partial, logger: Self.logger), "cut short by its bound: go on soon")
     }
 
+    @Test func theSLATimersLoopWaitsThenRunsRoundsAndOutlastsAFailingOne() async throws {
+        try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                let ticket = try await Self.closed(client, "ret-loop")
+                try await Self.endedDaysAgo(client, [ticket], 100)
+                let events = try await Self.hotCount(client, ticket)
+                var loop = RetentionLoop(every: .seconds(3600), retention: Retention())
+                loop.firstWithin = .seconds(2)
+                let first = try await loop.step(client, db.logger)
+                #expect(first >= .seconds(1) && first <= .seconds(2), "the first round only gets scheduled")
+                #expect(try await Self.placement(client, ticket) == Placement(hot: events, archived: 0))
+                #expect(try await loop.step(client, db.logger) == .seconds(3600))
+                #expect(try await Self.placement(client, ticket) == Placement(hot: 0, archived: events))
+                // A round that fails (here a setting no one can read as days) is tried again later, not at once.
+                try await client.execute(#"UPDATE hotline.settings SET value = '"ninety"' WHERE key = 'retention.archive_after_days'"#, logger: db.logger)
+                #expect(try await loop.step(client, db.logger) == loop.retryAfter)
+            }
+        }
+    }
+
     @Test func hotlineRetainShowsThenDoesTheWork() async throws {
         try await TestDatabase.with { db in
             let ticket = try await db.withClient { client async throws -> Int64 in

@@ -27,7 +27,9 @@ public struct Retention: Sendable {
     public struct Report: Sendable, Equatable {
         /// False when another process held the retention lock: this round did nothing more.
         public var lockAvailable = true
+        /// Ended tickets whose events (all of them still in the hot table) moved to the archive.
         public var archivedTickets = 0
+        /// Events moved to the archive.
         public var archivedEvents = 0
         /// Rows removed per kind (`sms_outbox`, `sms_inbound`, `sms_receipts`, `sms_citizen_day`, `queue.workers`).
         public var pruned: [String: Int] = [:]
@@ -39,6 +41,7 @@ public struct Retention: Sendable {
 
         public init() {}
 
+        /// Rows removed, all kinds together.
         public var prunedTotal: Int { pruned.values.reduce(0, +) }
     }
 

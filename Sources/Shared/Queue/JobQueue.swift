@@ -239,6 +239,7 @@ public struct JobQueue: Sendable {
         /// True when the last batch came back short: nothing older than the retention is left.
         public var complete = false
 
+        /// A run's outcome (as reported, or as a test expects it).
         public init(removed: Int = 0, batches: Int = 0, complete: Bool = false) {
             self.removed = removed
             self.batches = batches
