@@ -10,7 +10,7 @@ struct Hotline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hotline",
         abstract: "Operate the hotline fleet's database: migrations, queue status, jobs, tickets.",
-        subcommands: [Migrate.self, Status.self, Enqueue.self, Dead.self, Cancel.self, LoadCorpus.self, Submit.self, Tickets.self, Escalations.self, Dispatcher.self])
+        subcommands: [Migrate.self, Status.self, Enqueue.self, Dead.self, Cancel.self, LoadCorpus.self, Submit.self, Tickets.self, Escalations.self, Dispatcher.self, Retain.self])
 }
 
 struct Connection: ParsableArguments {

@@ -230,6 +230,44 @@ public struct JobQueue: Sendable {
             as: Int.self, logger: logger) ?? 0
     }
 
+    /// What a pruning run did.
+    public struct Pruned: Sendable, Equatable {
+        /// Finished jobs removed.
+        public var removed = 0
+        /// Statements (each its own short transaction).
+        public var batches = 0
+        /// True when the last batch came back short: nothing older than the retention is left.
+        public var complete = false
+
+        /// A run's outcome (as reported, or as a test expects it).
+        public init(removed: Int = 0, batches: Int = 0, complete: Bool = false) {
+            self.removed = removed
+            self.batches = batches
+            self.complete = complete
+        }
+    }
+
+    /// Deletes every finished job older than `retention` in batches of `batch`, each its own short
+    /// transaction, until a batch comes back short, at most `maxBatches` per run, and only while
+    /// `proceed()` says so (checked between batches). Several processes may prune at once: each
+    /// batch skips rows another one holds.
+    @discardableResult
+    public func pruneFinished(olderThan retention: Duration, batch: Int, maxBatches: Int,
+                              while proceed: () -> Bool = { true }) async throws -> Pruned {
+        var outcome = Pruned()
+        let batch = max(1, batch)
+        while outcome.batches < maxBatches && proceed() {
+            let removed = try await pruneFinished(olderThan: retention, limit: batch)
+            outcome.removed += removed
+            outcome.batches += 1
+            if removed < batch {
+                outcome.complete = true
+                break
+            }
+        }
+        return outcome
+    }
+
     /// Depth and age of each queue (`queue.queue_stats`).
     public func stats() async throws -> [QueueStats] {
         let rows = try await client.all("""

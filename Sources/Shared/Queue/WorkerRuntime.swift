@@ -20,6 +20,10 @@ public struct RuntimeOptions: Sendable {
     public var shutdownGrace: Duration
     /// Finished jobs older than this are pruned.
     public var finishedRetention: Duration
+    /// How often finished jobs are pruned, and how: rows per statement, statements per run. A run
+    /// goes on while batches come back full, so pruning keeps up with any completion rate up to
+    /// batch × maxBatches per interval per process.
+    public var prune: PruneSchedule
     /// How often queue depth gauges are refreshed.
     public var metricsInterval: Duration
     /// A unique name for this process's leases: worker@host:pid:random.
@@ -27,14 +31,15 @@ public struct RuntimeOptions: Sendable {
 
     public init(concurrency: Int = 8, claimBatch: Int? = nil, lease: Duration = .seconds(30),
                 pollInterval: Duration = .seconds(5), shutdownGrace: Duration = .seconds(20),
-                finishedRetention: Duration = .seconds(7 * 24 * 3600), metricsInterval: Duration = .seconds(15),
-                owner: String) {
+                finishedRetention: Duration = .seconds(7 * 24 * 3600), prune: PruneSchedule = PruneSchedule(),
+                metricsInterval: Duration = .seconds(15), owner: String) {
         self.concurrency = max(1, concurrency)
         self.claimBatch = max(1, claimBatch ?? min(concurrency, 100))
         self.lease = lease
         self.pollInterval = pollInterval
         self.shutdownGrace = shutdownGrace
         self.finishedRetention = finishedRetention
+        self.prune = prune
         self.metricsInterval = metricsInterval
         self.owner = owner
     }
@@ -48,6 +53,22 @@ public struct RuntimeOptions: Sendable {
 
     /// Lease upkeep and reaping run three times per lease period (at most every 10 s).
     var heartbeatInterval: Duration { min(.seconds(10), max(.milliseconds(200), lease / 3)) }
+}
+
+/// When and how much the runtime prunes of `queue.finished_jobs`.
+public struct PruneSchedule: Sendable {
+    /// Between runs (the first comes a random 30–120 s after start).
+    public var interval: Duration
+    /// Rows per statement (one short transaction each).
+    public var batch: Int
+    /// Most statements per run.
+    public var maxBatches: Int
+
+    public init(interval: Duration = .seconds(600), batch: Int = 10_000, maxBatches: Int = 100) {
+        self.interval = interval
+        self.batch = max(1, batch)
+        self.maxBatches = max(1, maxBatches)
+    }
 }
 
 /// Runs one `Worker` against its queue: claims in batches under leases with bounded concurrency,
@@ -90,6 +111,7 @@ public struct WorkerRuntime: Service {
             await withTaskGroup(of: Void.self) { background in
                 background.addTask { await self.maintenanceLoop(state: state) }
                 background.addTask { await self.completionLoop(state: state) }
+                background.addTask { await self.pruneLoop(state: state) }
                 await self.claimLoop(state: state, wake: wake)
                 state.stopBackground()
                 await background.waitForAll()
@@ -317,7 +339,6 @@ public struct WorkerRuntime: Service {
     private func maintenanceLoop(state: RuntimeState) async {
         let clock = ContinuousClock()
         var nextGauges = clock.now
-        var nextPrune = clock.now + .seconds(Double.random(in: 30...120))
         await heartbeat(state: state)
         await reap()
         while !state.backgroundStopped {
@@ -330,14 +351,30 @@ public struct WorkerRuntime: Service {
                 nextGauges = clock.now + options.metricsInterval
                 await refreshGauges()
             }
-            if clock.now >= nextPrune {
-                nextPrune = clock.now + .seconds(600)
-                do {
-                    let pruned = try await queue.pruneFinished(olderThan: options.finishedRetention)
-                    if pruned > 0 { logger.info("pruned finished jobs", metadata: ["count": "\(pruned)"]) }
-                } catch {
-                    logger.warning("pruning finished jobs failed", metadata: ["error": "\(DatabaseError(error))"])
+        }
+    }
+
+    /// Prunes finished jobs in its own loop, so a long run never delays lease extension (which
+    /// the maintenance loop must do every few seconds). A run goes on while batches come back
+    /// full; a run cut short by its bound is followed by the next one after a minute.
+    private func pruneLoop(state: RuntimeState) async {
+        let pruned = Counter(label: "hotline_finished_jobs_pruned_total")
+        var wait: Duration = .seconds(Double.random(in: 30...120))
+        while !state.backgroundStopped {
+            await state.pruneSignal.wait(timeout: wait)
+            if state.backgroundStopped { break }
+            wait = options.prune.interval
+            do {
+                let run = try await queue.pruneFinished(olderThan: options.finishedRetention, batch: options.prune.batch,
+                                                        maxBatches: options.prune.maxBatches) { !state.backgroundStopped }
+                pruned.increment(by: run.removed)
+                if run.removed > 0 {
+                    logger.info("pruned finished jobs", metadata: ["count": "\(run.removed)", "batches": "\(run.batches)",
+                                                                   "complete": "\(run.complete)"])
                 }
+                if !run.complete { wait = min(wait, .seconds(60)) }
+            } catch {
+                logger.warning("pruning finished jobs failed", metadata: ["error": "\(DatabaseError(error))"])
             }
         }
     }
@@ -422,6 +459,7 @@ final class RuntimeState: Sendable {
     private let state = Mutex(State())
     let completionSignal = WakeSignal()
     let maintenanceSignal = WakeSignal()
+    let pruneSignal = WakeSignal()
     private let idleSignal = WakeSignal()
 
     var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
@@ -442,6 +480,7 @@ final class RuntimeState: Sendable {
         state.withLock { $0.backgroundStopped = true }
         completionSignal.signal()
         maintenanceSignal.signal()
+        pruneSignal.signal()
     }
 
     func start(_ id: JobID) -> JobTracker {
