@@ -22,7 +22,11 @@ struct DemoSnapshot: Sendable {
     var responseRate: Double?
     var resolutionRate: Double?
     var satisfactionRate: Double?
+    var outboxDue = 0
+    var timersRunning = 0
     var workersAlive: [String: Int] = [:]
+    /// Completed jobs per queue.
+    var completed: [String: Int] = [:]
     /// Per worker: what it has done (completed jobs of its queue, or its own loop's work).
     var processed: [String: Int] = [:]
 
@@ -70,11 +74,14 @@ struct DemoSnapshot: Sendable {
                       FROM hotline.callback_surveys WHERE status = 'answered'),
                    (SELECT round(count(*) FILTER (WHERE satisfaction IN ('satisfied', 'basically_satisfied'))::numeric
                                  / nullif(count(*) FILTER (WHERE satisfaction IS NOT NULL), 0), 4)::float8
-                      FROM hotline.callback_surveys WHERE status = 'answered')
-            """, as: (Int, Int, Int, Int, Int, Double?, Double?, Double?).self, logger: logger)
+                      FROM hotline.callback_surveys WHERE status = 'answered'),
+                   (SELECT count(*)::int FROM hotline.sms_outbox WHERE status IN ('pending', 'held') AND next_attempt_at <= now()),
+                   (SELECT count(*)::int FROM hotline.sla_timers WHERE status = 'running' AND next_fire_at IS NOT NULL)
+            """, as: (Int, Int, Int, Int, Int, Double?, Double?, Double?, Int, Int).self, logger: logger)
         if let row {
             (s.overdueNow, s.escalationsOpen, s.operatorCalls, s.dispatcherWaiting, s.merged) = (row.0, row.1, row.2, row.3, row.4)
             (s.responseRate, s.resolutionRate, s.satisfactionRate) = (row.5, row.6, row.7)
+            (s.outboxDue, s.timersRunning) = (row.8, row.9)
         }
         s.reopened = s.slaEvents["reopened"] ?? 0
         for (kind, count) in try await client.all("""
@@ -86,8 +93,9 @@ struct DemoSnapshot: Sendable {
         for (queue, count) in try await client.all("""
             SELECT queue, count(*)::int FROM queue.finished_jobs WHERE status = 'completed' GROUP BY queue
             """, as: (String, Int).self, logger: logger) {
-            s.processed[queue] = count
+            s.completed[queue] = count
         }
+        s.processed = s.completed
         // The two loop workers' own work: points fired and messages handed to the gateway.
         s.processed["sla-timer"] = (s.slaEvents["sla_warning"] ?? 0) + (s.slaEvents["sla_overdue"] ?? 0) + (s.slaEvents["sla_severely_overdue"] ?? 0)
         s.processed["sms-notify"] = (s.sms["sent"] ?? 0) + (s.sms["delivered"] ?? 0)
@@ -134,12 +142,7 @@ struct DemoScreen {
             .map { "\($0) \(tally.unit[$0] ?? 0)" }.joined(separator: " · ")
                    + " · dispatcher decisions \(tally.dispatcherDecisions) (waiting \(s.dispatcherWaiting))")
         out.append("")
-        out.append(Table(["queue", "ready", "scheduled", "running", "dead", "oldest ready (s)", "done", "state"],
-                         s.queues.map { q in
-                             [q.queue, "\(q.available + q.due)", "\(q.scheduled)", "\(q.running)", "\(q.dead)",
-                              q.oldestReadyAgeSeconds.map { String(format: "%.1f", $0) } ?? "-", "\(s.processed[q.queue] ?? 0)",
-                              q.pause == nil ? "" : "PAUSED"]
-                         }).render())
+        out.append(queueTable())
         out.append("")
         out.append("SLA: warnings \(s.slaEvents["sla_warning"] ?? 0) · overdue (urged) \(s.slaEvents["sla_overdue"] ?? 0) · "
                    + "severely overdue \(s.slaEvents["sla_severely_overdue"] ?? 0) · deadlines passed and still open \(s.overdueNow)")
@@ -153,8 +156,31 @@ struct DemoScreen {
         out.append("  citizens replied: " + (tally.replies.isEmpty ? "none yet" : tally.replies.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: " · ")))
         out.append("KPIs: response rate \(Self.percent(s.responseRate)) · resolution rate \(Self.percent(s.resolutionRate)) · "
                    + "satisfaction rate \(Self.percent(s.satisfactionRate))")
-        out.append("workers alive: " + DemoFleet.workers.map { "\($0) \(s.workersAlive[$0] ?? 0)" }.joined(separator: " · "))
+        if !final {
+            out.append("workers alive: " + DemoFleet.workers.map { "\($0) \(s.workersAlive[$0] ?? 0)" }.joined(separator: " · "))
+        }
         return out.joined(separator: "\n")
+    }
+
+    /// Every worker's queue (empty ones too), any other queue with jobs, and the two loops'
+    /// tables (what is due in the outbox, how many deadlines are being timed).
+    func queueTable() -> String {
+        let s = snapshot
+        let loops = ["hotline.sms_outbox", "hotline.sla_timers"]
+        let byName = Dictionary(s.queues.map { ($0.queue, $0) }, uniquingKeysWith: { first, _ in first })
+        let names = DemoFleet.workers + s.queues.map(\.queue).filter { !DemoFleet.workers.contains($0) && !loops.contains($0) }
+        var rows: [[String]] = names.map { name in
+            guard let q = byName[name] else { return [name, "0", "0", "0", "0", "-", "\(s.completed[name] ?? 0)", ""] }
+            return [q.queue, "\(q.available + q.due)", "\(q.scheduled)", "\(q.running)", "\(q.dead)",
+                    q.oldestReadyAgeSeconds.map { String(format: "%.1f", $0) } ?? "-", "\(s.completed[q.queue] ?? 0)",
+                    q.pause == nil ? "" : "PAUSED"]
+        }
+        rows.append(["hotline.sms_outbox", "\(s.outboxDue)", "\(s.sms["held"] ?? 0)", "\(s.sms["sending"] ?? 0)", "\(s.sms["failed"] ?? 0)", "-",
+                     "\(s.processed["sms-notify"] ?? 0)", byName[loops[0]]?.pause == nil ? "" : "PAUSED"])
+        rows.append(["hotline.sla_timers", "-", "\(s.timersRunning)", "-", "-", "-", "\(s.processed["sla-timer"] ?? 0)",
+                     byName[loops[1]]?.pause == nil ? "" : "PAUSED"])
+        return Table(["queue", "ready", "scheduled", "running", "dead", "oldest ready (s)", "done", "state"], rows).render()
+            + "\n(sms-notify and sla-timer do their work in the two loops below; their queues carry only pings)"
     }
 
     /// One line for logs and scripts (no terminal).

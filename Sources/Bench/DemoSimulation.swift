@@ -263,8 +263,8 @@ struct DemoUnits: Sendable {
                 next.append((.now + random.seconds(4...8), .resume(ticket: ticket, unit: unit)))
             }
             let late = random.chance(0.12)
-            let delay = late ? random.seconds((allowance * 1.05)...(allowance * 1.3)) : random.seconds((allowance * 0.2)...(allowance * 0.7))
-            next.append((.now + delay + .seconds(8), .feedback(ticket: ticket, unit: unit, resolved: random.chance(0.9))))
+            let delay = late ? random.seconds((allowance * 1.05)...(allowance * 1.3)) : random.seconds((allowance * 0.15)...(allowance * 0.5))
+            next.append((.now + delay + .seconds(3), .feedback(ticket: ticket, unit: unit, resolved: random.chance(0.9))))
             return next
         case .giveBack(let ticket, let unit):
             let suggested = units.filter { $0 != unit }.randomElement(using: &random) ?? "610100-GOV"

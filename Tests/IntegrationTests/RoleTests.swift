@@ -91,7 +91,8 @@ struct RoleTests {
     @Test func aUnitActsOnTicketsButReadsAndTimesNothingElse() async throws {
         try await TestDatabase.with { db in
             let ticket = try await db.withClient { client async throws in try await DispatchTests.dispatched(client, "unit-role") }
-            try await Self.withLogin("hotline_unit", on: db) { login, _ async throws in
+            try await Self.withLogin("hotline_unit", on: db) { login, user async throws in
+                try await Self.bind(user, to: ["XA-CGJ"], on: db)   // a unit login acts for the units it is bound to (sql/0018)
                 #expect(try await Self.refusal("SELECT hotline.accept_ticket(\(ticket), 'XA-CGJ', '张科长')", as: login) == nil)
                 for forbidden in ["SELECT * FROM hotline.tickets", "SELECT * FROM hotline.fire_sla_timers(now(), 10)",
                                   "SELECT hotline.dispatcher_decide(\(ticket), 'p', 'x', 'XA-CGJ')", "INSERT INTO hotline.assignments (ticket_id) VALUES (1)"] {
