@@ -66,7 +66,7 @@ struct Pause: AsyncParsableCommand {
                 SELECT count(*)::int FROM queue.jobs WHERE queue = \(queue) AND status = 'running'
                 """, as: Int.self, logger: logger) ?? 0
             if paused {
-                print("paused \(queue): no new claims; \(running) running job(s) finish under their leases")
+                print("paused \(queue): no new claims; " + (running == 0 ? "nothing was running" : "\(running) running job(s) finish under their leases"))
             } else {
                 let pause = try await queues.stats().first { $0.queue == queue }?.pause
                 print("\(queue) was already paused\(pause.map { " by \($0.by): \($0.reason)" } ?? "")")

@@ -136,7 +136,7 @@ struct DemoScreen {
         out.append("submitted: \(channels)")
         out.append("  by urgency: " + DemoChannels.mix.map { "\($0.urgency) \(tally.urgencyAsked[$0.urgency] ?? 0)" }.joined(separator: " · ")
                    + "   repeat calls \(tally.repeatCalls) (linked: \(s.merged)) · resent \(tally.resent) (same ticket back)")
-        out.append("  refused: " + (tally.refused.isEmpty ? "none yet" : tally.refused.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: " · "))
+        out.append("  refused: " + (tally.refused.isEmpty ? (final ? "none" : "none yet") : tally.refused.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: " · "))
                    + (tally.refusedUnexpectedly > 0 ? "   ACCEPTED WRONGLY: \(tally.refusedUnexpectedly)" : ""))
         out.append("units: " + ["accepted", "returned", "whistled", "paused", "resumed", "feedback", "closed"]
             .map { "\($0) \(tally.unit[$0] ?? 0)" }.joined(separator: " · ")
@@ -153,7 +153,7 @@ struct DemoScreen {
         out.append("callbacks: surveys \(s.surveys.values.reduce(0, +)) · awaiting reply \(s.surveys["sent"] ?? 0) · satisfied \(s.surveys["satisfied"] ?? 0) · "
                    + "basically \(s.surveys["basically_satisfied"] ?? 0) · unsatisfied \(s.surveys["unsatisfied"] ?? 0) · "
                    + "to operator \(s.surveys["operator"] ?? 0) · reopened \(s.reopened)")
-        out.append("  citizens replied: " + (tally.replies.isEmpty ? "none yet" : tally.replies.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: " · ")))
+        out.append("  citizens replied: " + (tally.replies.isEmpty ? (final ? "none" : "none yet") : tally.replies.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: " · ")))
         out.append("KPIs: response rate \(Self.percent(s.responseRate)) · resolution rate \(Self.percent(s.resolutionRate)) · "
                    + "satisfaction rate \(Self.percent(s.satisfactionRate))")
         if !final {
