@@ -114,10 +114,13 @@ struct Resume: AsyncParsableCommand {
     func run() async throws {
         let queue = self.queue, person = operatorName(by)
         try await connection.withClient { client, logger in
-            let resumed = try await JobQueue(client: client, logger: logger).resume(queue: queue, by: person)
-            let waiting = try await client.first("""
-                SELECT count(*)::int FROM queue.jobs WHERE queue = \(queue) AND status IN ('available', 'scheduled') AND run_at <= now()
-                """, as: Int.self, logger: logger) ?? 0
+            // Counted in the resume's own statement: once it commits, the woken workers may claim
+            // everything before a second statement could look.
+            let row = try await client.first("""
+                SELECT queue.resume(\(queue), \(person)),
+                       (SELECT count(*)::int FROM queue.jobs WHERE queue = \(queue) AND status IN ('available', 'scheduled') AND run_at <= now())
+                """, as: (Bool, Int).self, logger: logger)
+            let (resumed, waiting) = row ?? (false, 0)
             print(resumed ? "resumed \(queue): \(waiting) job(s) ready; its workers were woken" : "\(queue) was not paused")
         }
     }
