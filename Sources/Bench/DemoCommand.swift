@@ -163,6 +163,10 @@ struct DemoCommand: AsyncParsableCommand {
                             [exit.worker, "\(exit.pid)", "\(summary.processed[exit.worker] ?? 0)", DemoSnapshot.processedMeaning[exit.worker] ?? "",
                              exit.termination.map { "\($0)" } ?? "killed after the grace period"]
                         }).render())
+            let left = summary.queues.reduce(0) { $0 + $1.available + $1.due }
+            if left > 0 {
+                say("\(left) job(s) submitted at the last moment wait in their queues (kept: they run at the next start)")
+            }
             let idle = DemoFleet.workers.filter { (summary.processed[$0] ?? 0) == 0 }
             say(idle.isEmpty ? "every worker processed work" : "processed nothing: \(idle.joined(separator: ", "))")
             let clean = exits.allSatisfy { $0.termination == .exited(0) }

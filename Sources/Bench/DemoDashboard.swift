@@ -134,7 +134,7 @@ struct DemoScreen {
         out.append("tickets: \(s.totalTickets)  " + s.tickets.map { "\($0.status) \($0.count)" }.joined(separator: " · "))
         let channels = tally.submitted.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: " · ")
         out.append("submitted: \(channels)")
-        out.append("  by urgency: " + DemoChannels.mix.map { "\($0.urgency) \(tally.urgencyAsked[$0.urgency] ?? 0)" }.joined(separator: " · ")
+        out.append("  texts by urgency label: " + DemoChannels.mix.map { "\($0.urgency) \(tally.urgencyAsked[$0.urgency] ?? 0)" }.joined(separator: " · ")
                    + "   repeat calls \(tally.repeatCalls) (linked: \(s.merged)) · resent \(tally.resent) (same ticket back)")
         out.append("  refused: " + (tally.refused.isEmpty ? (final ? "none" : "none yet") : tally.refused.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: " · "))
                    + (tally.refusedUnexpectedly > 0 ? "   ACCEPTED WRONGLY: \(tally.refusedUnexpectedly)" : ""))
