@@ -89,7 +89,8 @@ let package = Package(
             dependencies: ["Shared", "GatewaySimulator", "FaultSuite",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle")],
             path: "Sources/Bench",
             swiftSettings: swiftSettings
         ),

@@ -10,7 +10,8 @@ struct Hotline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hotline",
         abstract: "Operate the hotline fleet's database: migrations, queue status, jobs, tickets.",
-        subcommands: [Migrate.self, Status.self, Enqueue.self, Dead.self, Cancel.self, LoadCorpus.self, Submit.self, Tickets.self, Escalations.self, Dispatcher.self, Retain.self])
+        subcommands: [Migrate.self, Status.self, Pause.self, Resume.self, Enqueue.self, Dead.self, Cancel.self, LoadCorpus.self, Submit.self,
+                      Tickets.self, Replay.self, Escalations.self, Dispatcher.self, Retain.self])
 }
 
 struct Connection: ParsableArguments {
@@ -56,9 +57,24 @@ struct Migrate: AsyncParsableCommand {
 }
 
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Queue depth and age, live workers.")
+    static let configuration = CommandConfiguration(abstract: "Queue depth and age, the oldest job per queue, paused queues, live workers.")
     @OptionGroup var connection: Connection
     @Flag(help: "Also count jobs finished in the last hour per queue.") var finished = false
+
+    /// A worker that has not sent a heartbeat for this long is shown as silent (the runtime
+    /// beats at least every 10 s).
+    static let aliveWithin = 30.0
+
+    /// 4.2s, 3m12s, 5h07m, 2d03h.
+    static func age(_ seconds: Double) -> String {
+        let whole = Int(seconds)
+        switch seconds {
+        case ..<60: return String(format: "%.1fs", seconds)
+        case ..<3600: return "\(whole / 60)m\(String(format: "%02d", whole % 60))s"
+        case ..<86400: return "\(whole / 3600)h\(String(format: "%02d", whole % 3600 / 60))m"
+        default: return "\(whole / 86400)d\(String(format: "%02d", whole % 86400 / 3600))h"
+        }
+    }
 
     func run() async throws {
         let finished = self.finished
@@ -75,16 +91,39 @@ struct Status: AsyncParsableCommand {
                 print()
             }
             let stats = try await JobQueue(client: client, logger: logger).stats()
-            print(Table(["queue", "available", "due", "scheduled", "running", "expired", "dead", "oldest ready (s)"],
-                        stats.map { [$0.queue, "\($0.available)", "\($0.due)", "\($0.scheduled)", "\($0.running)",
-                                     "\($0.expiredLeases)", "\($0.dead)", $0.oldestReadyAgeSeconds.map { String(format: "%.1f", $0) } ?? "-"] }).render())
-            let workers = try await client.all("""
-                SELECT worker_kind, owner, in_flight, extract(epoch FROM now() - last_seen_at)::float8, stopping
-                  FROM queue.workers ORDER BY worker_kind, owner
-                """, as: (String, String, Int, Double, Bool).self, logger: logger)
+            print(Table(["queue", "available", "due", "scheduled", "running", "expired", "dead", "oldest ready (s)", "oldest job", "state"],
+                        stats.map { row in
+                            [row.queue, "\(row.available)", "\(row.due)", "\(row.scheduled)", "\(row.running)",
+                             "\(row.expiredLeases)", "\(row.dead)", row.oldestReadyAgeSeconds.map { String(format: "%.1f", $0) } ?? "-",
+                             row.oldestJobID.map { "#\($0), \(Self.age(row.oldestJobAgeSeconds ?? 0)) old" } ?? "-",
+                             row.pause == nil ? "running" : "PAUSED"]
+                        }).render())
+            let zone = try await client.first("SELECT hotline.setting('time_zone') #>> '{}'", as: String.self, logger: logger) ?? "UTC"
+            let paused = try await client.all("""
+                SELECT name, to_char(paused_at AT TIME ZONE \(zone), 'YYYY-MM-DD HH24:MI:SS'), paused_by, reason
+                  FROM queue.queues WHERE paused ORDER BY paused_at
+                """, as: (String, String, String, String).self, logger: logger)
             print()
-            print(Table(["worker", "owner", "in flight", "last seen (s ago)", "state"],
-                        workers.map { [$0.0, $0.1, "\($0.2)", String(format: "%.1f", $0.3), $0.4 ? "stopping" : ($0.3 > 60 ? "silent" : "alive")] }).render())
+            if paused.isEmpty {
+                print("paused queues: none")
+            } else {
+                print(Table(["paused queue", "since (\(zone))", "by", "why"], paused.map { [$0.0, $0.1, $0.2, $0.3] }).render())
+            }
+            let workers = try await client.all("""
+                SELECT w.worker_kind, w.owner, w.pid, w.in_flight, extract(epoch FROM now() - w.last_seen_at)::float8, w.stopping,
+                       (SELECT count(*)::int FROM queue.jobs j WHERE j.status = 'running' AND j.lease_owner = w.owner),
+                       to_char(w.started_at AT TIME ZONE \(zone), 'MM-DD HH24:MI:SS')
+                  FROM queue.workers w ORDER BY w.worker_kind, w.owner
+                """, as: (String, String, Int, Int, Double, Bool, Int, String).self, logger: logger)
+            let alive = workers.filter { !$0.5 && $0.4 <= Self.aliveWithin }
+            var perKind: [String: Int] = [:]
+            for worker in alive { perKind[worker.0, default: 0] += 1 }
+            print()
+            print("workers alive: \(alive.count)" + (perKind.isEmpty ? "" : " (" + perKind.keys.sorted().map { "\($0) \(perKind[$0]!)" }.joined(separator: ", ") + ")")
+                  + (workers.count > alive.count ? "; \(workers.count - alive.count) stopping or silent" : ""))
+            print(Table(["worker", "owner", "pid", "started", "in flight", "leases held", "last seen (s ago)", "state"],
+                        workers.map { [$0.0, $0.1, "\($0.2)", $0.7, "\($0.3)", "\($0.6)", String(format: "%.1f", $0.4),
+                                       $0.5 ? "stopping" : ($0.4 > Self.aliveWithin ? "silent" : "alive")] }).render())
         }
     }
 }

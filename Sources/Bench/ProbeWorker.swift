@@ -69,5 +69,5 @@ struct HotlineBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hotline-bench",
         abstract: "Queue benchmarks and the probe worker used by tests.",
-        subcommands: [RunCommand.self, WorkerCommand.self, FaultsCommand.self])
+        subcommands: [RunCommand.self, WorkerCommand.self, FaultsCommand.self, DemoCommand.self])
 }

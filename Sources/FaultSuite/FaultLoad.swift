@@ -17,6 +17,14 @@ extension FaultRun {
         return "139\(number)"
     }
 
+    /// Runs `body` in an explicit transaction and returns once COMMIT has answered. A statement
+    /// run on its own is committed only at the protocol's Sync, after PostgresNIO has already
+    /// reported it done (on CommandComplete): a server stopped between the two loses a write the
+    /// caller saw succeed. The ledger must count only what was committed.
+    func committed<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
+        try await client.transaction(logger: logger, body)
+    }
+
     // MARK: channels
 
     /// Complaints at the steady rate (20× during a burst, sent from up to 32 connections at
@@ -70,9 +78,11 @@ extension FaultRun {
         let giveUp = ContinuousClock.now + .seconds(options.seconds + 60)
         while true {
             do {
-                let row = try await client.first(
-                    "SELECT ticket_id, created FROM hotline.submit_ticket(\(channel), \(externalID), \(content), \(phone))",
-                    as: (Int64, Bool).self, logger: logger)
+                let row = try await committed { connection in
+                    try await connection.first(
+                        "SELECT ticket_id, created FROM hotline.submit_ticket(\(channel), \(externalID), \(content), \(phone))",
+                        as: (Int64, Bool).self, logger: logger)
+                }
                 guard let row else { throw FaultSuiteError("submit_ticket returned no row") }
                 if record { ledger.update { $0.acknowledged[externalID] = row.0 } }
                 return row.0
@@ -219,7 +229,7 @@ extension FaultRun {
     private func act(_ query: PostgresQuery) async -> Bool {
         for _ in 0..<50 {
             do {
-                try await client.execute(query, logger: logger)
+                try await committed { try await $0.execute(query, logger: logger) }
                 return true
             } catch {
                 if DatabaseError(error).sqlState?.hasPrefix("HL") == true { return false }
@@ -256,7 +266,7 @@ extension FaultRun {
                 let replied = ledger.snapshot.repliedSurveys
                 for (survey, phone) in surveys where replied[survey] == nil {
                     let answer = random.chance(0.8) ? "1" : "3 不满意，没人来看"
-                    try await client.execute("SELECT hotline.receive_sms(\(phone), \(answer))", logger: logger)
+                    try await committed { try await $0.execute("SELECT hotline.receive_sms(\(phone), \(answer))", logger: logger) }
                     ledger.update { $0.repliedSurveys[survey] = answer }
                 }
             } catch {

@@ -62,4 +62,41 @@ struct AdminCommandTests {
             #expect(bad.status != 0 && bad.output.contains("--month must look like 2026-11"))
         }
     }
+
+    /// `hotline replay`: the history in order with the chain verified; a tampered event makes
+    /// it name the break and exit 3; bad or unknown tickets are refused.
+    @Test func replayShowsTheHistoryAndFindsABrokenChain() async throws {
+        try await TestDatabase.with { db in
+            let (ticket, number) = try await db.withClient { client async throws -> (Int64, String) in
+                let ticket = try await DispatchTests.dispatched(client, "replay-1")
+                try await client.execute("SELECT hotline.accept_ticket(\(ticket), 'XA-CGJ', '张科长')", logger: db.logger)
+                try await client.execute("SELECT hotline.give_feedback(\(ticket), 'XA-CGJ', '张科长', '路灯已修复', true)", logger: db.logger)
+                let number = try await client.first("SELECT ticket_no FROM hotline.tickets WHERE id = \(ticket)", as: String.self, logger: db.logger)
+                return (ticket, number ?? "")
+            }
+            for key in ["\(ticket)", number] {
+                let shown = try await Self.hotline(["replay", key], database: db.url)
+                #expect(shown.status == 0, "\(shown.output)")
+                let order = ["received", "extracted", "dispatched", "accepted", "feedback_given"].map { shown.output.range(of: " \($0) ")?.lowerBound }
+                #expect(order.allSatisfy { $0 != nil } && order.compactMap { $0 } == order.compactMap { $0 }.sorted(), "events in order: \(shown.output)")
+                #expect(shown.output.contains("unit XA-CGJ (张科长)") && shown.output.contains("result=路灯已修复"), "\(shown.output)")
+                #expect(shown.output.contains("time (Asia/Shanghai)") && shown.output.contains("hash chain: OK (5 events)"), "\(shown.output)")
+            }
+            // Tamper with the third event behind the append-only trigger's back, as a rogue DBA could.
+            try await Admin.withConnection(on: db.url) { connection in
+                try await connection.execute("SET session_replication_role = replica", logger: db.logger)
+                try await connection.execute("""
+                    UPDATE hotline.ticket_events SET details = details || '{"lead": "XA-ZJJ"}' WHERE ticket_id = \(ticket) AND seq = 3
+                    """, logger: db.logger)
+            }
+            let broken = try await Self.hotline(["replay", "\(ticket)"], database: db.url)
+            #expect(broken.status == 3, "\(broken.output)")
+            #expect(broken.output.contains("hash chain: BROKEN at event 3 of 5: content was changed after it was written"), "\(broken.output)")
+
+            let unknown = try await Self.hotline(["replay", "987654321"], database: db.url)
+            #expect(unknown.status != 0 && unknown.output.contains("no ticket with id or number 987654321"), "\(unknown.output)")
+            let bad = try await Self.hotline(["replay", "42; DROP TABLE x"], database: db.url)
+            #expect(bad.status != 0 && bad.output.contains("neither a ticket id nor a ticket number"), "\(bad.output)")
+        }
+    }
 }

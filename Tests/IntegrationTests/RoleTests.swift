@@ -91,12 +91,117 @@ struct RoleTests {
     @Test func aUnitActsOnTicketsButReadsAndTimesNothingElse() async throws {
         try await TestDatabase.with { db in
             let ticket = try await db.withClient { client async throws in try await DispatchTests.dispatched(client, "unit-role") }
-            try await Self.withLogin("hotline_unit", on: db) { login, _ async throws in
+            try await Self.withLogin("hotline_unit", on: db) { login, user async throws in
+                try await Self.bind(user, to: ["XA-CGJ"], on: db)   // a unit login acts for the units it is bound to (sql/0018)
                 #expect(try await Self.refusal("SELECT hotline.accept_ticket(\(ticket), 'XA-CGJ', '张科长')", as: login) == nil)
                 for forbidden in ["SELECT * FROM hotline.tickets", "SELECT * FROM hotline.fire_sla_timers(now(), 10)",
                                   "SELECT hotline.dispatcher_decide(\(ticket), 'p', 'x', 'XA-CGJ')", "INSERT INTO hotline.assignments (ticket_id) VALUES (1)"] {
                     #expect(try await Self.refusal(forbidden, as: login) == "42501", "\(forbidden)")
                 }
+            }
+        }
+    }
+
+    /// Binds a login to unit codes (hotline.unit_accounts), as a deployment does.
+    static func bind(_ user: String, to units: [String], on db: TestDatabase) async throws {
+        try await db.withClient { client async throws in
+            try await client.execute("""
+                INSERT INTO hotline.unit_accounts (role_name, unit_code) SELECT \(user), unnest(\(units)::text[])
+                """, logger: db.logger)
+        }
+    }
+
+    /// Rows a login reads with `sql`.
+    static func read(_ sql: String, as login: TestDatabase) async throws -> [String] {
+        try await Admin.withConnection(on: login.url) { connection in
+            try await connection.all(PostgresQuery(unsafeSQL: sql), as: String.self, logger: login.logger)
+        }
+    }
+
+    /// Two unit logins, each bound to its own unit: each acts and reads for its unit only; an
+    /// unbound unit login acts for no unit; the superuser still acts for any.
+    @Test func aUnitLoginActsAndReadsOnlyForItsOwnUnit() async throws {
+        try await TestDatabase.with { db in
+            let (mine, theirs) = try await db.withClient { client async throws -> (Int64, Int64) in
+                (try await DispatchTests.dispatched(client, "bound-cgj", lead: "XA-CGJ", coHandlers: ["610113-GOV"]),
+                 try await DispatchTests.dispatched(client, "bound-zjj", lead: "XA-ZJJ", coHandlers: []))
+            }
+            try await Self.withLogin("hotline_unit", on: db) { cgj, cgjUser async throws in
+                try await Self.withLogin("hotline_unit", on: db) { zjj, zjjUser async throws in
+                    #expect(try await Self.refusal("SELECT hotline.accept_ticket(\(mine), 'XA-CGJ', '张科长')", as: cgj) == "HL074",
+                            "a unit login bound to no unit acts for none")
+                    #expect(try await Self.read("SELECT ticket_no FROM hotline.my_tickets", as: cgj).isEmpty)
+                    try await Self.bind(cgjUser, to: ["XA-CGJ"], on: db)
+                    try await Self.bind(zjjUser, to: ["XA-ZJJ"], on: db)
+
+                    #expect(try await Self.refusal("SELECT hotline.accept_ticket(\(mine), 'XA-CGJ', '冒名者')", as: zjj) == "HL074",
+                            "XA-ZJJ's login cannot act for XA-CGJ")
+                    #expect(try await Self.refusal("SELECT hotline.accept_ticket(\(mine), 'XA-ZJJ', '李科长')", as: zjj) == "HL061",
+                            "its own unit, but the ticket is not assigned to it")
+                    #expect(try await Self.refusal("SELECT hotline.accept_ticket(\(mine), 'XA-CGJ', '张科长')", as: cgj) == nil)
+                    #expect(try await Self.refusal("SELECT hotline.accept_ticket(\(theirs), 'XA-ZJJ', '李科长')", as: zjj) == nil)
+
+                    let numbers = try await db.withClient { client async throws in
+                        try await client.all("SELECT ticket_no FROM hotline.tickets WHERE id IN (\(mine), \(theirs)) ORDER BY id",
+                                             as: String.self, logger: db.logger)
+                    }
+                    #expect(try await Self.read("SELECT ticket_no FROM hotline.my_tickets", as: cgj) == [numbers[0]])
+                    #expect(try await Self.read("SELECT ticket_no FROM hotline.my_tickets", as: zjj) == [numbers[1]])
+                    #expect(try await Self.read("SELECT ticket_no FROM hotline.my_tickets WHERE ticket_id = \(mine)", as: zjj).isEmpty,
+                            "asking for another unit's ticket by id shows nothing")
+                    #expect(try await Self.read("SELECT unit || ':' || role || ':' || status FROM hotline.my_assignments", as: cgj)
+                            == ["XA-CGJ:lead:accepted"], "its own part, not the co-handler's")
+                    #expect(try await Self.read("SELECT content FROM hotline.my_tickets", as: cgj).first?.isEmpty == false,
+                            "the unit reads what it must handle")
+                    for forbidden in ["SELECT * FROM hotline.tickets", "SELECT * FROM hotline.ticket_events", "SELECT * FROM hotline.assignments",
+                                      "SELECT * FROM hotline.unit_accounts", "INSERT INTO hotline.unit_accounts VALUES (current_user, 'XA-CGJ')",
+                                      "SELECT * FROM hotline.tickets_masked", "SELECT * FROM hotline.open_assignments"] {
+                        #expect(try await Self.refusal(forbidden, as: zjj) == "42501", "\(forbidden)")
+                    }
+                }
+            }
+            try await db.withClient { client async throws in
+                // The superuser (ops, the fleet's tools) is bound to nothing and still acts for any unit.
+                try await client.execute("SELECT hotline.accept_ticket(\(mine), '610113-GOV', '区政府值班员')", logger: db.logger)
+            }
+        }
+    }
+
+    /// Every unit action refuses a unit the login is not bound to, with HL074 and nothing written;
+    /// a login bound to several units acts for each of them.
+    @Test func everyUnitActionRefusesAnotherUnitsCode() async throws {
+        try await TestDatabase.with { db in
+            let (ticket, selfReported) = try await db.withClient { client async throws -> (Int64, Int64) in
+                let ticket = try await DispatchTests.dispatched(client, "foreign-all", lead: "XA-CGJ", coHandlers: ["610113-GOV"])
+                try await client.execute("SELECT hotline.accept_ticket(\(ticket), 'XA-CGJ', '张科长')", logger: db.logger)
+                let reported = try await DispatchTests.extracted(client, "foreign-self", content: "网格员巡查发现小区围墙破损", channel: "self_report")
+                return (ticket, reported)
+            }
+            try await Self.withLogin("hotline_unit", on: db) { login, user async throws in
+                try await Self.bind(user, to: ["XA-ZJJ", "610113001-GOV"], on: db)
+                let calls = [
+                    "SELECT hotline.accept_ticket(\(ticket), 'XA-CGJ', 'x')",
+                    "SELECT hotline.return_ticket(\(ticket), 'XA-CGJ', 'x', '不属于本单位', '职责清单', 'XA-ZJJ')",
+                    "SELECT hotline.whistle(\(ticket), 'XA-CGJ', 'x', '{XA-ZJJ}', '协同')",
+                    "SELECT hotline.give_feedback(\(ticket), 'XA-CGJ', 'x', '已处理', true)",
+                    "SELECT hotline.request_close(\(ticket), 'XA-CGJ', 'x')",
+                    "SELECT hotline.pause_ticket(\(ticket), 'XA-CGJ', 'x', '等待材料')",
+                    "SELECT hotline.resume_ticket(\(ticket), 'XA-CGJ', 'x')",
+                    "SELECT hotline.take_self_reported(\(selfReported), 'XA-CGJ', 'x')",
+                ]
+                let before = try await db.withClient { client async throws in
+                    try await client.count("SELECT (SELECT count(*) FROM hotline.ticket_events)::int + (SELECT count(*) FROM hotline.assignments)::int")
+                }
+                for call in calls {
+                    #expect(try await Self.refusal(call, as: login) == "HL074", "\(call)")
+                }
+                try await db.withClient { client async throws in
+                    #expect(try await client.count("SELECT (SELECT count(*) FROM hotline.ticket_events)::int + (SELECT count(*) FROM hotline.assignments)::int")
+                            == before, "nothing written")
+                }
+                // Bound to two units: it acts for the second one too.
+                #expect(try await Self.refusal("SELECT hotline.take_self_reported(\(selfReported), '610113001-GOV', '网格员刘')", as: login) == nil)
+                #expect(try await Self.read("SELECT unit || ':' || role FROM hotline.my_assignments", as: login) == ["610113001-GOV:lead"])
             }
         }
     }

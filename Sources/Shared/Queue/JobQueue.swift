@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import Logging
 public import PostgresNIO
 
@@ -268,15 +268,51 @@ public struct JobQueue: Sendable {
         return outcome
     }
 
-    /// Depth and age of each queue (`queue.queue_stats`).
+    /// Depth and age of each queue (`queue.queue_stats`), with paused queues even when empty.
     public func stats() async throws -> [QueueStats] {
         let rows = try await client.all("""
-            SELECT queue, available, due, scheduled, running, expired_leases, dead, oldest_ready_age_seconds
+            SELECT queue, available, due, scheduled, running, expired_leases, dead, oldest_ready_age_seconds,
+                   paused, paused_at, paused_by, pause_reason, oldest_job_id, oldest_job_age_seconds
               FROM queue.queue_stats ORDER BY queue
-            """, as: (String, Int, Int, Int, Int, Int, Int, Double?).self, logger: logger)
+            """, as: (String, Int, Int, Int, Int, Int, Int, Double?, Bool, Date?, String?, String?, Int64?, Double?).self, logger: logger)
         return rows.map {
             QueueStats(queue: $0.0, available: $0.1, due: $0.2, scheduled: $0.3, running: $0.4,
-                       expiredLeases: $0.5, dead: $0.6, oldestReadyAgeSeconds: $0.7)
+                       expiredLeases: $0.5, dead: $0.6, oldestReadyAgeSeconds: $0.7,
+                       pause: $0.8 ? QueuePause(at: $0.9 ?? Date(), by: $0.10 ?? "", reason: $0.11 ?? "") : nil,
+                       oldestJobID: $0.12.map(JobID.init), oldestJobAgeSeconds: $0.13)
+        }
+    }
+
+    // MARK: pausing
+
+    /// Pauses `queue`: its jobs wait (enqueues go on, running jobs finish) and no worker claims
+    /// from it until `resume`. The state is in the database (`queue.queues`), so it survives
+    /// restarts. Returns false when the queue was already paused (the first pause's record stays).
+    @discardableResult
+    public func pause(queue: String, by person: String, reason: String) async throws -> Bool {
+        try Self.validate(queue: queue)
+        try Self.validatePauseText(person, what: "who pauses", limit: 200)
+        try Self.validatePauseText(reason, what: "the reason", limit: 500)
+        return try await client.first("SELECT queue.pause(\(queue), \(person), \(reason))", as: Bool.self, logger: logger) ?? false
+    }
+
+    /// Resumes a paused queue and wakes its workers (NOTIFY). Returns false when it was not paused.
+    @discardableResult
+    public func resume(queue: String, by person: String) async throws -> Bool {
+        try Self.validate(queue: queue)
+        try Self.validatePauseText(person, what: "who resumes", limit: 200)
+        return try await client.first("SELECT queue.resume(\(queue), \(person))", as: Bool.self, logger: logger) ?? false
+    }
+
+    /// Whether `queue` is paused now.
+    public func isPaused(queue: String) async throws -> Bool {
+        try await client.first("SELECT queue.is_paused(\(queue))", as: Bool.self, logger: logger) ?? false
+    }
+
+    static func validatePauseText(_ text: String, what: String, limit: Int) throws {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, text.count <= limit, !text.unicodeScalars.contains(where: { $0.value == 0 }) else {
+            throw QueueError(.invalidArgument, "\(what) must be 1...\(limit) characters")
         }
     }
 
@@ -315,6 +351,18 @@ public struct QueueStats: Sendable, Equatable {
     public let expiredLeases: Int
     public let dead: Int
     public let oldestReadyAgeSeconds: Double?
+    /// Set while an operator has the queue paused.
+    public let pause: QueuePause?
+    /// The oldest job still to be done (ready or running), and its age since it was enqueued.
+    public let oldestJobID: JobID?
+    public let oldestJobAgeSeconds: Double?
+}
+
+/// Who paused a queue, when and why (`queue.queues`).
+public struct QueuePause: Sendable, Equatable {
+    public let at: Date
+    public let by: String
+    public let reason: String
 }
 
 public struct JobSnapshot: Sendable, Equatable {

@@ -2,12 +2,14 @@
 public struct QueueError: Error, CustomStringConvertible, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Base: String, Sendable {
-            case invalidJob, invalidQueueName, unknownJobKind, payloadDecodingFailed, leaseLost, duplicateHandler, groupMismatch
+            case invalidJob, invalidQueueName, invalidArgument, unknownJobKind, payloadDecodingFailed, leaseLost, duplicateHandler, groupMismatch
         }
         fileprivate let base: Base
         /// A job that cannot be enqueued as given (bad kind, options or payload).
         public static var invalidJob: Code { Code(base: .invalidJob) }
         public static var invalidQueueName: Code { Code(base: .invalidQueueName) }
+        /// An operation's argument is out of range (an empty pause reason, …).
+        public static var invalidArgument: Code { Code(base: .invalidArgument) }
         /// A group-commit body returned a different number of results than it got jobs.
         public static var groupMismatch: Code { Code(base: .groupMismatch) }
         /// A claimed job whose kind no handler of this worker knows.

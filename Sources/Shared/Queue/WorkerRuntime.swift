@@ -427,14 +427,15 @@ public struct WorkerRuntime: Service {
     private func refreshGauges() async {
         do {
             let row = try await queue.client.first("""
-                SELECT available, due, scheduled, running, dead, coalesce(oldest_ready_age_seconds, 0)
+                SELECT available, due, scheduled, running, dead, coalesce(oldest_ready_age_seconds, 0), paused
                   FROM queue.queue_stats WHERE queue = \(worker.queue)
-                """, as: (Int, Int, Int, Int, Int, Double).self, logger: logger) ?? (0, 0, 0, 0, 0, 0)
+                """, as: (Int, Int, Int, Int, Int, Double, Bool).self, logger: logger) ?? (0, 0, 0, 0, 0, 0, false)
             metrics.depth("available").record(row.0 + row.1)
             metrics.depth("scheduled").record(row.2)
             metrics.depth("running").record(row.3)
             metrics.depth("dead").record(row.4)
             Gauge(label: "hotline_queue_oldest_ready_seconds", dimensions: [("queue", worker.queue)]).record(row.5)
+            Gauge(label: "hotline_queue_paused", dimensions: [("queue", worker.queue)]).record(row.6 ? 1 : 0)
         } catch {
             logger.debug("queue depth query failed", metadata: ["error": "\(DatabaseError(error))"])
         }
