@@ -24,7 +24,13 @@ extension Extractor {
              ORDER BY l.id
             """, as: (String, String?, String?).self, logger: logger).map { Example(text: $0.0, category: $0.1, urgency: $0.2) } : []
         let knowledgeBase = try await KnowledgeBase.load(from: runner, logger: logger)
-        let classifiers = try await (cache ?? TrainedClassifiers()).classifiers(for: examples, ignoring: places.names, logger: logger)
+        let (classifiers, trainedNow) = await (cache ?? TrainedClassifiers()).classifiers(for: examples, ignoring: places.names)
+        if trainedNow {
+            logger.info("extraction classifiers trained", metadata: [
+                "examples": "\(examples.count)", "seconds": "\(String(format: "%.2f", classifiers.seconds))",
+                "categories": "\(classifiers.categories.knownLabels.count)", "grams": "\(classifiers.categories.vocabularySize)",
+            ])
+        }
         return Extractor(places: places, categories: classifiers.categories, urgencies: classifiers.urgencies,
                          rules: rules, knowledgeBase: knowledgeBase)
     }
@@ -42,9 +48,13 @@ final class TrainedClassifiers: Sendable {
         let seconds: Double
     }
 
-    private let last = Mutex<Trained?>(nil)
+    private let last = Mutex<(trained: Trained?, runs: Int)>((nil, 0))
 
-    func classifiers(for examples: [Extractor.Example], ignoring names: [String], logger: Logger) async throws -> Trained {
+    /// How many times this cache has trained (for tests and logs).
+    var trainingRuns: Int { last.withLock { $0.runs } }
+
+    /// The classifiers for these examples, and whether they were trained just now.
+    func classifiers(for examples: [Extractor.Example], ignoring names: [String]) async -> (Trained, trainedNow: Bool) {
         var hasher = Hasher()
         hasher.combine(examples.count)
         for example in examples {
@@ -54,7 +64,7 @@ final class TrainedClassifiers: Sendable {
         }
         hasher.combine(names)
         let key = hasher.finalize()
-        if let trained = last.withLock({ $0 }), trained.key == key { return trained }
+        if let trained = last.withLock({ $0.trained }), trained.key == key { return (trained, false) }
 
         let trained = await withCheckedContinuation { (continuation: CheckedContinuation<Trained, Never>) in
             DispatchQueue.global(qos: .utility).async {
@@ -64,12 +74,8 @@ final class TrainedClassifiers: Sendable {
                                                        seconds: (ContinuousClock.now - start).seconds))
             }
         }
-        logger.info("extraction classifiers trained", metadata: [
-            "examples": "\(examples.count)", "seconds": "\(String(format: "%.2f", trained.seconds))",
-            "categories": "\(trained.categories.knownLabels.count)", "grams": "\(trained.categories.vocabularySize)",
-        ])
-        last.withLock { $0 = trained }
-        return trained
+        last.withLock { $0 = (trained, $0.runs + 1) }
+        return (trained, true)
     }
 }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// A linear text classifier: one linear support vector machine per label (one-vs-rest,
@@ -154,62 +155,108 @@ struct TextClassifier: Sendable {
 
     /// One machine per label, each solved in the dual by coordinate descent (one example's dual
     /// variable at a time, in a shuffled order, until the projected gradients agree within
-    /// `tolerance`). The bias is an extra feature of value 1, regularised like the others.
+    /// `tolerance`), with shrinking: an example whose variable sits at zero with a clearly
+    /// positive gradient (well outside the margin) is left out of later passes, then all are
+    /// checked once more at the end. The bias is an extra feature of value 1, regularised like
+    /// the others. The labels' machines are independent and are trained on all cores.
     static func train(_ x: SparseRows, targets: [Int], labels: Int, dimensions: Int,
                       parameters: Parameters) -> (weights: [Float], bias: [Float]) {
         var weights = [Float](repeating: 0, count: dimensions * labels)
         var bias = [Float](repeating: 0, count: labels)
         let n = x.count
         guard n > 0, labels > 0 else { return (weights, bias) }
-        var members = [Int](repeating: 0, count: labels)
-        for target in targets { members[target] += 1 }
+        let members = targets.reduce(into: [Int](repeating: 0, count: labels)) { $0[$1] += 1 }
         // ‖x_i‖² + 1 for the bias feature.
         let squaredNorms = (0..<n).map { i in 1 + x.values[x.starts[i]..<x.starts[i + 1]].reduce(0) { $0 + Double($1 * $1) } }
 
+        weights.withUnsafeMutableBufferPointer { weights in
+            bias.withUnsafeMutableBufferPointer { bias in
+                // Each label writes only its own column of `weights` and its own `bias` entry.
+                let columns = UnsafeColumns(weights: weights, bias: bias)
+                DispatchQueue.concurrentPerform(iterations: labels) { label in
+                    let positiveCost = parameters.balanced
+                        ? parameters.cost * Double(n) / Double(labels * members[label]) : parameters.cost
+                    let (w, b) = trainOne(x, isPositive: { targets[$0] == label }, squaredNorms: squaredNorms,
+                                          dimensions: dimensions, positiveCost: positiveCost, parameters: parameters,
+                                          seed: 0x5EED &+ UInt64(label))
+                    for j in 0..<dimensions { columns.weights[j * labels + label] = Float(w[j]) }
+                    columns.bias[label] = Float(b)
+                }
+            }
+        }
+        return (weights, bias)
+    }
+
+    /// The output buffers shared by the labels' training tasks (disjoint writes only).
+    private struct UnsafeColumns: @unchecked Sendable {
+        let weights: UnsafeMutableBufferPointer<Float>
+        let bias: UnsafeMutableBufferPointer<Float>
+    }
+
+    /// One binary L2-regularised squared-hinge SVM in the dual: returns the weights and bias.
+    private static func trainOne(_ x: SparseRows, isPositive: (Int) -> Bool, squaredNorms: [Double], dimensions: Int,
+                                 positiveCost: Double, parameters: Parameters, seed: UInt64) -> (w: [Double], b: Double) {
+        let n = x.count
+        // The squared hinge's dual adds 1 / (2C) to the diagonal.
+        let diagonal = (positive: 1 / (2 * positiveCost), negative: 1 / (2 * parameters.cost))
         var w = [Double](repeating: 0, count: dimensions)
+        var b = 0.0
         var alpha = [Double](repeating: 0, count: n)
-        var order = Array(0..<n)
-        var generator = SplitMix64(seed: 0x5EED)
-        for label in 0..<labels {
-            let positiveCost = parameters.balanced ? parameters.cost * Double(n) / Double(labels * members[label]) : parameters.cost
-            // The squared hinge's dual adds 1 / (2C) to the diagonal.
-            let diagonal = (positive: 1 / (2 * positiveCost), negative: 1 / (2 * parameters.cost))
-            for j in w.indices { w[j] = 0 }
-            for i in alpha.indices { alpha[i] = 0 }
-            var b = 0.0
-            x.indices.withUnsafeBufferPointer { indices in
-                x.values.withUnsafeBufferPointer { values in
-                    w.withUnsafeMutableBufferPointer { w in
-                        for _ in 0..<parameters.maxEpochs {
-                            order.shuffle(using: &generator)
-                            var largest = -Double.infinity
-                            var smallest = Double.infinity
-                            for i in order {
-                                let range = x.starts[i]..<x.starts[i + 1]
-                                let y: Double = targets[i] == label ? 1 : -1
-                                let d = y > 0 ? diagonal.positive : diagonal.negative
-                                var margin = b
-                                for k in range { margin += w[Int(indices[k])] * Double(values[k]) }
-                                let gradient = y * margin - 1 + d * alpha[i]
-                                let projected = alpha[i] == 0 ? min(gradient, 0) : gradient
-                                largest = max(largest, projected)
-                                smallest = min(smallest, projected)
-                                guard abs(projected) > 1e-12 else { continue }
+        var active = Array(0..<n)
+        var activeCount = n
+        var generator = SplitMix64(seed: seed)
+        // The largest projected gradient of the last pass (the shrinking threshold).
+        var oldLargest = Double.infinity
+        x.indices.withUnsafeBufferPointer { indices in
+            x.values.withUnsafeBufferPointer { values in
+                w.withUnsafeMutableBufferPointer { w in
+                    for _ in 0..<parameters.maxEpochs {
+                        active[0..<activeCount].shuffle(using: &generator)
+                        var largest = -Double.infinity
+                        var smallest = Double.infinity
+                        var s = 0
+                        while s < activeCount {
+                            let i = active[s]
+                            let range = x.starts[i]..<x.starts[i + 1]
+                            let y: Double = isPositive(i) ? 1 : -1
+                            let d = y > 0 ? diagonal.positive : diagonal.negative
+                            var margin = b
+                            for k in range { margin += w[Int(indices[k])] * Double(values[k]) }
+                            let gradient = y * margin - 1 + d * alpha[i]
+                            var projected = gradient
+                            if alpha[i] == 0 {
+                                if gradient > oldLargest {
+                                    // Shrink: well outside the margin last pass too.
+                                    activeCount -= 1
+                                    active.swapAt(s, activeCount)
+                                    continue
+                                }
+                                projected = min(gradient, 0)
+                            }
+                            largest = max(largest, projected)
+                            smallest = min(smallest, projected)
+                            if abs(projected) > 1e-12 {
                                 let old = alpha[i]
                                 alpha[i] = max(old - gradient / (squaredNorms[i] + d), 0)
                                 let step = (alpha[i] - old) * y
                                 for k in range { w[Int(indices[k])] += step * Double(values[k]) }
                                 b += step
                             }
-                            if largest - smallest < parameters.tolerance { break }
+                            s += 1
                         }
+                        if largest - smallest <= parameters.tolerance {
+                            if activeCount == n { break }
+                            // Converged on the active set: check every example once more.
+                            activeCount = n
+                            oldLargest = .infinity
+                            continue
+                        }
+                        oldLargest = largest > 0 ? largest : .infinity
                     }
                 }
             }
-            for j in 0..<dimensions { weights[j * labels + label] = Float(w[j]) }
-            bias[label] = Float(b)
         }
-        return (weights, bias)
+        return (w, b)
     }
 
     // MARK: Features
