@@ -52,4 +52,20 @@ struct ExtractorTests {
         #expect(result.place.districtID == 5 && result.place.streetID == 15)
         #expect(result.category == "城乡建设/城市建设和市政管理/城管执法")
     }
+
+    @Test func aReloadWithUnchangedExamplesDoesNotTrainAgain() async {
+        let cache = TrainedClassifiers()
+        let examples = [("小区停水两天了", "water"), ("整栋楼停电", "power"), ("暖气不热", "heating")].map {
+            Extractor.Example(text: $0.0, category: $0.1, urgency: "basic_livelihood")
+        }
+        let (first, trained) = await cache.classifiers(for: examples, ignoring: ["雁塔区"])
+        let (_, trainedAgain) = await cache.classifiers(for: examples, ignoring: ["雁塔区"])
+        #expect(trained && !trainedAgain && cache.trainingRuns == 1)
+        // A correction (a changed label) is a new training set.
+        var corrected = examples
+        corrected[2].category = "power"
+        let (second, _) = await cache.classifiers(for: corrected, ignoring: ["雁塔区"])
+        #expect(cache.trainingRuns == 2)
+        #expect(first.categories.knownLabels.count == 3 && second.categories.knownLabels.count == 2)
+    }
 }

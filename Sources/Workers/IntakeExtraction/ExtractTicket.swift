@@ -36,7 +36,7 @@ struct ExtractionRecord: Codable, Equatable {
         flags = extraction.flags.sorted()
         rules = extraction.matchedRules
         kbArticles = extraction.articles
-        model = "char-ngram-centroid+rules"
+        model = "char-ngram-svm+rules"
     }
 
 }

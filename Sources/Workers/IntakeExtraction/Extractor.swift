@@ -44,17 +44,29 @@ struct Extractor: Sendable {
     private let ruleMatcher: PhraseMatcher
 
     init(places: PlaceResolver, training: [Example], rules: [KeywordRule], knowledgeBase: KnowledgeBase = KnowledgeBase([])) {
+        let (categories, urgencies) = Self.trainClassifiers(training, ignoring: places.names)
+        self.init(places: places, categories: categories, urgencies: urgencies, rules: rules, knowledgeBase: knowledgeBase)
+    }
+
+    init(places: PlaceResolver, categories: TextClassifier, urgencies: TextClassifier, rules: [KeywordRule],
+         knowledgeBase: KnowledgeBase = KnowledgeBase([])) {
         self.places = places
-        // Place names say where, not what: left out of both classifiers.
-        self.categories = TextClassifier(examples: training.compactMap { e in e.category.map { (e.text, $0) } }, ignoring: places.names)
-        self.urgencies = TextClassifier(examples: training.compactMap { e in e.urgency.map { (e.text, $0) } }, ignoring: places.names)
+        self.categories = categories
+        self.urgencies = urgencies
         self.rules = rules
         self.ruleMatcher = PhraseMatcher(rules.map(\.phrase))
         self.knowledgeBase = knowledgeBase
     }
 
-    /// What one category rule of weight 1 adds to a cosine similarity (typically 0.1–0.5).
-    static let ruleBonus = 0.05
+    /// The category and urgency classifiers. Place names say where, not what: left out of both.
+    static func trainClassifiers(_ training: [Example], ignoring names: [String]) -> (categories: TextClassifier, urgencies: TextClassifier) {
+        (TextClassifier(examples: training.compactMap { e in e.category.map { (e.text, $0) } }, ignoring: names, parameters: .categories),
+         TextClassifier(examples: training.compactMap { e in e.urgency.map { (e.text, $0) } }, ignoring: names, parameters: .urgencies))
+    }
+
+    /// What one category rule of weight 1 adds to the classifier's decision value for its
+    /// category (decision values span about −1.5…1.5; a clear text wins by 0.5 or more).
+    static let ruleBonus = 0.1
 
     func extract(content: String, address: String? = nil) -> Extraction {
         var result = Extraction()
@@ -70,11 +82,9 @@ struct Extractor: Sendable {
             fired.filter { $0.ruleSet == set }.reduce(into: [:]) { $0[$1.target, default: 0] += $1.weight }
         }
 
-        // Category: the classifier's similarity to each category, plus a small bonus for each
-        // category rule that fires (dispatchers' phrases tip close calls, not clear ones).
-        var similarities = categories.similarities(content)
-        for (label, weight) in votes(.category) { similarities[label, default: 0] += Self.ruleBonus * weight }
-        if let top = TextClassifier.rank(similarities, among: categories.knownLabels.count, limit: 1).first {
+        // Category: the classifier's decision value for each category, plus a small bonus for
+        // each category rule that fires (dispatchers' phrases tip close calls, not clear ones).
+        if let top = categories.predict(content, limit: 1, adding: votes(.category).mapValues { Self.ruleBonus * $0 }).first {
             result.category = top.label
             result.categoryConfidence = top.probability
         }
