@@ -107,8 +107,12 @@ struct MonitoringTests {
     /// promtool, where installed (Debian's `prometheus` package), parses the rules and the config
     /// as Prometheus itself would.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool")))
-    func promtoolAcceptsTheRules() throws {
+    func promtoolAcceptsTheRulesAndTheirUnitTestsPass() throws {
         let result = try run(["/usr/bin/promtool", "check", "rules", Repo.url("ops/prometheus/alerts.yml").path])
         #expect(result.status == 0, "\(result.output)")
+        // Series in, alerts out: one alert per queue however many replicas report it, the kind
+        // named when none of its replicas runs, ratios and stalls (ops/prometheus/alerts.test.yml).
+        let tests = try run(["/usr/bin/promtool", "test", "rules", Repo.url("ops/prometheus/alerts.test.yml").path])
+        #expect(tests.status == 0, "\(tests.output)")
     }
 }
