@@ -7,11 +7,14 @@
 #   docker run --rm hotline:local hotline --help
 #   docker run --rm -e DATABASE_URL_FILE=/run/secrets/database_url … hotline:local intake-extraction
 #
-# Build: a release build with the Swift standard library and Foundation linked statically, so
-# the runtime image needs only glibc, libstdc++ and libgcc_s (all in debian:bookworm-slim) plus
-# ca-certificates (TLS to the SMS gateway and to PostgreSQL with sslmode=verify-full), tzdata
-# and curl (the health check). `hotline-bench` stays out: it starts its own PostgreSQL
-# clusters and belongs on a build machine, not in production.
+# Build: a release build linked against the Swift runtime's shared libraries, which go once into
+# /opt/hotline/lib (the programs find them through their $ORIGIN/../lib run path): seven programs
+# share one copy of Foundation and its ICU data. Linked statically instead, every program
+# carried its own (about 98 MB each, 666 MB in all). The runtime image then needs only glibc,
+# libstdc++, libgcc_s and zlib (all in debian:bookworm-slim) plus ca-certificates (TLS to the SMS
+# gateway and to PostgreSQL with sslmode=verify-full), tzdata and curl (the health check).
+# `hotline-bench` stays out: it starts its own PostgreSQL clusters and belongs on a build
+# machine, not in production.
 #
 # ops/image-build performs these same steps natively (no Docker engine needed) and checks the
 # result; Tests/DeployKitTests checks that the two name the same programs, files and packages.
@@ -24,7 +27,7 @@ FROM ${SWIFT_IMAGE} AS build
 
 # Kept in step with ops/image-build (products, swift_build_flags, data_files).
 ARG HOTLINE_PRODUCTS="intake-extraction auto-dispatch sla-timer escalation sms-notify satisfaction-callback hotline"
-ARG SWIFT_BUILD_FLAGS="-c release --static-swift-stdlib"
+ARG SWIFT_BUILD_FLAGS="-c release -Xlinker -rpath -Xlinker \$ORIGIN/../lib"
 ARG HOTLINE_DATA_FILES="complaints-corpus.tsv callback-replies.tsv callback-replies-holdout.tsv README.md"
 
 WORKDIR /src
@@ -40,6 +43,7 @@ COPY ops/hotline-entrypoint ./ops/hotline-entrypoint
 # Release build of each product, then the image's layout under /staging (as ops/image-build):
 #   /opt/hotline/bin   the programs and hotline-entrypoint (debug info stripped, symbols kept
 #                      so a crash report still names functions)
+#   /opt/hotline/lib   the Swift runtime libraries the programs use (what ldd finds in the toolchain)
 #   /opt/hotline/sql   the migrations `hotline migrate` applies
 #   /opt/hotline/data  the labelled corpus `hotline load-corpus` loads, the reply corpora
 RUN set -eu; \
@@ -47,11 +51,15 @@ RUN set -eu; \
         swift build $SWIFT_BUILD_FLAGS --product "$product"; \
     done; \
     bin=$(swift build $SWIFT_BUILD_FLAGS --show-bin-path); \
-    mkdir -p /staging/opt/hotline/bin /staging/opt/hotline/sql /staging/opt/hotline/data; \
+    mkdir -p /staging/opt/hotline/bin /staging/opt/hotline/lib /staging/opt/hotline/sql /staging/opt/hotline/data; \
     for product in $HOTLINE_PRODUCTS; do \
         install -m 0755 "$bin/$product" /staging/opt/hotline/bin/; \
         strip --strip-debug /staging/opt/hotline/bin/"$product"; \
     done; \
+    for product in $HOTLINE_PRODUCTS; do \
+        ldd "$bin/$product" | awk '$3 ~ /\/swift\/linux\// { print $3 }'; \
+    done | sort -u | xargs -r install -m 0644 -t /staging/opt/hotline/lib/; \
+    strip --strip-debug /staging/opt/hotline/lib/*.so; \
     install -m 0755 ops/hotline-entrypoint /staging/opt/hotline/bin/hotline-entrypoint; \
     install -m 0644 sql/*.sql /staging/opt/hotline/sql/; \
     for file in $HOTLINE_DATA_FILES; do \
