@@ -8,7 +8,8 @@
 #   docker run --rm -e DATABASE_URL_FILE=/run/secrets/database_url … hotline:local intake-extraction
 #
 # Build: a release build linked against the Swift runtime's shared libraries, which go once into
-# /opt/hotline/lib (the programs find them through their $ORIGIN/../lib run path): seven programs
+# /opt/hotline/lib (the programs find them through their $ORIGIN/../lib run path; the builder's
+# toolchain folder, also in the run path, does not exist in the runtime image): seven programs
 # share one copy of Foundation and its ICU data. Linked statically instead, every program
 # carried its own (about 98 MB each, 666 MB in all). The runtime image then needs only glibc,
 # libstdc++, libgcc_s and zlib (all in debian:bookworm-slim) plus ca-certificates (TLS to the SMS
