@@ -91,6 +91,27 @@ struct MonitoringTests {
         }
     }
 
+    @Test func dashboardPanelsFitTheGridWithoutOverlapping() throws {
+        let data = try Data(contentsOf: Repo.url("ops/grafana/hotline-dashboard.json"))
+        let dashboard = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var taken: [Int: String] = [:]
+        for panel in (dashboard["panels"] as? [[String: Any]]) ?? [] {
+            let title = panel["title"] as? String ?? "?"
+            let grid = try #require(panel["gridPos"] as? [String: Int], "\(title) has no gridPos")
+            let (x, y, w, h) = (grid["x"] ?? -1, grid["y"] ?? -1, grid["w"] ?? 0, grid["h"] ?? 0)
+            #expect(x >= 0 && y >= 0 && w > 0 && h > 0 && x + w <= 24, "\(title): \(grid)")
+            for column in x..<(x + w) {
+                for row in y..<(y + h) {
+                    if let other = taken[row * 24 + column] { Issue.record("\(title) overlaps \(other)"); return }
+                    taken[row * 24 + column] = title
+                }
+            }
+            if panel["type"] as? String != "row" {
+                #expect((panel["datasource"] as? [String: Any])?["uid"] as? String == "${datasource}", "\(title) datasource")
+            }
+        }
+    }
+
     @Test func scrapeConfigsFindEveryWorkerAndLabelIt() throws {
         let config = try Repo.yaml("ops/prometheus/prometheus.yml")
         #expect(Doc.list(config["rule_files"]).compactMap { Doc.string($0) }.contains("/etc/prometheus/alerts.yml"))
