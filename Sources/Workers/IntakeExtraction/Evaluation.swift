@@ -36,9 +36,20 @@ struct Evaluation: Codable, Sendable {
     /// `dispatch.min_confidence`), and how many of those were right.
     var confident: Int
     var confidentRight: Int
+    /// For candidate values of `dispatch.min_confidence`: the share of held-out rows at or
+    /// above it (what auto-dispatch would place) and how many of those are right, all three
+    /// levels and the first two (which decide the department a rule routes to).
+    var thresholds: [Threshold] = []
     var urgencyMisses: [String]
     var categoryMisses: [String]
     var districtMisses: [String]
+
+    struct Threshold: Codable, Sendable {
+        var at: Double
+        var rows: Int
+        var right: Int
+        var rightLevel2: Int
+    }
 
     /// A row of the original corpus (every fifth of which is held out), not a training addition.
     static func isOriginal(_ row: LabelledCorpus.Row) -> Bool { row.id.hasPrefix("c") }
@@ -88,7 +99,9 @@ struct Evaluation: Codable, Sendable {
         var result = Evaluation(trainingRows: training.count, heldOutRows: heldOut.count, district: 0, placedRows: 0, street: 0,
                                 category: 0, categoryLevel2: 0, urgency: 0, enterprise: 0, sensitive: 0,
                                 extractionsPerSecond: 0, trainingSeconds: trainingSeconds, unseenCategory: 0,
-                                confident: 0, confidentRight: 0, urgencyMisses: [], categoryMisses: [], districtMisses: [])
+                                confident: 0, confidentRight: 0,
+                                thresholds: [0.35, 0.5, 0.6, 0.7, 0.8].map { Threshold(at: $0, rows: 0, right: 0, rightLevel2: 0) },
+                                urgencyMisses: [], categoryMisses: [], districtMisses: [])
         // Timed over at least ~0.3 s of work, so a small held-out set still gives a stable rate.
         let rounds = max(1, 1_000 / max(heldOut.count, 1))
         let start = ContinuousClock.now
@@ -115,6 +128,13 @@ struct Evaluation: Codable, Sendable {
                 result.categoryMisses.append("\(row.id) \(row.category) → \(got.category ?? "-")")
             }
             if got.category.map(Self.levels2) == Self.levels2(row.category) { result.categoryLevel2 += 1 }
+            for at in [0.35, 0.5, 0.6, 0.7, 0.8] where got.categoryConfidence >= at {
+                if let index = result.thresholds.firstIndex(where: { $0.at == at }) {
+                    result.thresholds[index].rows += 1
+                    if got.category == row.category { result.thresholds[index].right += 1 }
+                    if got.category.map(Self.levels2) == Self.levels2(row.category) { result.thresholds[index].rightLevel2 += 1 }
+                }
+            }
             if got.urgency == row.urgency {
                 result.urgency += 1
             } else {
