@@ -125,10 +125,11 @@ struct MonitoringTests {
         #expect(Doc.list(compose["relabel_configs"]).compactMap { Doc.map($0) }.contains { Doc.string($0["target_label"]) == "worker" })
     }
 
-    /// promtool, where installed (Debian's `prometheus` package), parses the rules and the config
-    /// as Prometheus itself would.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool")))
-    func promtoolAcceptsTheRulesAndTheirUnitTestsPass() throws {
+    /// promtool (Debian's `prometheus` package, which ops/test installs like PostgreSQL) parses
+    /// the rules as Prometheus itself would and runs their unit tests.
+    @Test func promtoolAcceptsTheRulesAndTheirUnitTestsPass() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool"),
+                     "promtool is missing: apt-get install prometheus (ops/test does)")
         let result = try run(["/usr/bin/promtool", "check", "rules", Repo.url("ops/prometheus/alerts.yml").path])
         #expect(result.status == 0, "\(result.output)")
         // Series in, alerts out: one alert per queue however many replicas report it, the kind
