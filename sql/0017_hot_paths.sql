@@ -529,7 +529,8 @@ $$;
 -- same moment, each unable to see the other's uncommitted state. intake-extraction takes these
 -- locks (transaction advisory locks, one per caller, in one sorted order so groups cannot
 -- deadlock) before recording a group: the second group waits for the first to commit and
--- then sees the other call. Returns how many callers it locked.
+-- then sees the other call. Then it locks the tickets themselves, in id order (one round trip
+-- for both). Returns how many callers it locked.
 CREATE FUNCTION hotline.lock_callers(p_ticket_ids bigint[], p_phones text[])
 RETURNS integer
 LANGUAGE plpgsql AS $$
@@ -545,10 +546,11 @@ BEGIN
           JOIN hotline.tickets t ON t.id = x.id
          WHERE coalesce(t.caller_phone, hotline.normalize_phone(x.phone)) IS NOT NULL
          ORDER BY 1) callers;
+    PERFORM hotline.lock_tickets(p_ticket_ids);
     RETURN v_n;
 END
 $$;
-COMMENT ON FUNCTION hotline.lock_callers IS 'Serialises the extraction of one caller''s tickets across concurrent transactions (advisory locks, sorted), so repeat calls are linked however extraction groups interleave.';
+COMMENT ON FUNCTION hotline.lock_callers IS 'Serialises the extraction of one caller''s tickets across concurrent transactions (advisory locks, sorted), so repeat calls are linked however extraction groups interleave; then locks the tickets in id order.';
 
 -- 2. A caller's earlier tickets by phone and time in one index. With separate indexes on phone and
 -- on received_at, the generic plan PL/pgSQL settles on for open_matter_of and record_extraction

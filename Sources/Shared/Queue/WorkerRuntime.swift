@@ -152,8 +152,10 @@ public struct WorkerRuntime: Service {
                 }
                 let want = min(options.claimBatch, free)
                 let claimed: [ClaimedJob]
+                let nextScheduledIn: Double?
                 do {
-                    claimed = try await queue.claim(queue: worker.queue, owner: options.owner, limit: want, lease: options.lease)
+                    (claimed, nextScheduledIn) = try await queue.claimAndLookAhead(queue: worker.queue, owner: options.owner,
+                                                                                   limit: want, lease: options.lease)
                     health.databaseSucceeded()
                     failures = 0
                 } catch {
@@ -179,7 +181,7 @@ public struct WorkerRuntime: Service {
                 if claimed.count == want { continue }
 
                 var timeout = options.pollInterval
-                if let next = try? await queue.secondsUntilNextScheduled(queue: worker.queue) {
+                if let next = nextScheduledIn {
                     timeout = min(timeout, .seconds(max(0.005, next)))
                 }
                 await wake.wait(timeout: timeout)

@@ -108,11 +108,11 @@ enum ExtractTicketHandler {
                 outcomes.append(nil)
             }
             if !records.isEmpty {
-                let ids = records.map(\.ticketID)
-                _ = try await connection.first("SELECT hotline.lock_callers(\(ids)::bigint[], \(records.map { $0.phone ?? "" })::text[])",
-                                               as: Int.self, logger: logger)
-                // Through a function, so the worker's role needs no UPDATE right on tickets.
-                _ = try await connection.first("SELECT hotline.lock_tickets(\(ids)::bigint[])", as: Int.self, logger: logger)
+                // The callers, then the tickets (through a function, so the worker's role needs no
+                // UPDATE right on tickets), in one round trip.
+                _ = try await connection.first("""
+                    SELECT hotline.lock_callers(\(records.map(\.ticketID))::bigint[], \(records.map { $0.phone ?? "" })::text[])
+                    """, as: Int.self, logger: logger)
                 var recorded = try await connection.all("""
                     SELECT r.outcome FROM jsonb_array_elements(\(try JSONText.encode(records))::jsonb) WITH ORDINALITY AS i(x, n),
                            LATERAL hotline.record_extraction(
