@@ -222,7 +222,7 @@ struct CodeFactsTests {
         #expect(facts.reads["auto-dispatch"]?.contains("HOTLINE_LINK_SECRET") == false)
         #expect(facts.secrets.isSuperset(of: ["DATABASE_URL", "HOTLINE_LINK_SECRET", "HOTLINE_SMS_HMAC_SECRET"]))
         #expect(facts.metrics.isSuperset(of: ["hotline_queue_depth", "hotline_job_duration_seconds_bucket", "hotline_db_up"]))
-        #expect(Set(facts.metricLabels) == ["queue", "kind", "state", "outcome", "finding", "what"])
+        #expect(Set(facts.metricLabels) == ["queue", "kind", "state", "outcome", "finding", "what", "timer"])
         #expect(facts.shutdownGraceSeconds == 20 && facts.escalationAfterGraceSeconds == 15)
     }
 }

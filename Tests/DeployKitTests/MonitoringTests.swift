@@ -56,7 +56,7 @@ struct MonitoringTests {
     @Test func theAlertsTheIssueAsksForExist() throws {
         let used = try rules().reduce(into: Set<String>()) { $0.formUnion(PromQLUse($1.expression).metrics) }
         for metric in ["hotline_queue_oldest_ready_seconds", "hotline_jobs_dead_total", "hotline_queue_depth", "hotline_db_up",
-                       "hotline_listener_connected", "hotline_sms_unknown_waiting", "hotline_sla_points_fired_total"] {
+                       "hotline_listener_connected", "hotline_sms_unknown_waiting", "hotline_sla_points_fired_total", "hotline_sla_deadlines"] {
             #expect(used.contains(metric), "no alert on \(metric)")
         }
         #expect(try rules().contains { $0.expression.contains("up{worker") && $0.expression.contains("== 0") }, "no worker-down alert")

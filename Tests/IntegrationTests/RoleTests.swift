@@ -60,7 +60,7 @@ struct RoleTests {
                 }
                 #expect(mine == ["w-1:wechat"], "its own ticket, not the web channel's")
                 for forbidden in ["SELECT * FROM hotline.tickets", "SELECT * FROM hotline.submit_ticket('web', 'spoof', '冒充别的渠道')",
-                                  "SELECT * FROM queue.jobs", "SELECT * FROM hotline.tickets_masked",
+                                  "SELECT * FROM queue.jobs", "SELECT * FROM hotline.tickets_masked", "SELECT * FROM hotline.sla_outcomes()",
                                   "SELECT hotline.accept_ticket(1, 'XA-CGJ', 'x')", "UPDATE hotline.channel_accounts SET channel = 'web'"] {
                     #expect(try await Self.refusal(forbidden, as: login) == "42501", "\(forbidden)")
                 }
@@ -80,6 +80,7 @@ struct RoleTests {
                 #expect(phones == ["138****5678"])
                 #expect(try await Self.refusal("SELECT * FROM hotline.unit_evaluation", as: login) == nil)
                 #expect(try await Self.refusal("SELECT * FROM hotline.daily_intake", as: login) == nil)
+                #expect(try await Self.refusal("SELECT * FROM hotline.sla_outcomes()", as: login) == nil, "the breach rate is for analysts too")
                 for forbidden in ["SELECT caller_phone FROM hotline.tickets", "SELECT * FROM hotline.ticket_events", "SELECT * FROM hotline.sms_outbox",
                                   "SELECT hotline.record_callback(1, true, 'satisfied', 'x', 'x')", "DELETE FROM queue.jobs"] {
                     #expect(try await Self.refusal(forbidden, as: login) == "42501", "\(forbidden)")

@@ -159,6 +159,49 @@ struct SLATimerTests {
         }
     }
 
+    /// The breach rate's parts (`hotline.sla_outcomes`, sql/0021) on a history laid out by hand:
+    /// each deadline counts once, in the window it ended in; cancelled ones count nowhere.
+    @Test func theBreachRateCountsEachDeadlineInTheWindowItEnded() async throws {
+        try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                let onTime = try await Self.dispatch(client, "outcome-1")
+                try await client.execute("SELECT hotline.accept_ticket(\(onTime), 'XA-CGJ', '张科长')", logger: db.logger)
+                let late = try await Self.dispatch(client, "outcome-2")
+                let open = try await Self.dispatch(client, "outcome-3")
+                let old = try await Self.dispatch(client, "outcome-4")
+                for statement: PostgresQuery in [
+                    "UPDATE hotline.sla_timers SET status = 'met', due_at = now() - interval '20 minutes', stopped_at = now() - interval '5 minutes' WHERE ticket_id = \(late) AND kind = 'accept'",
+                    "UPDATE hotline.sla_timers SET due_at = now() - interval '30 minutes' WHERE ticket_id = \(open) AND kind = 'accept'",
+                    "UPDATE hotline.sla_timers SET status = 'cancelled', stopped_at = now() WHERE ticket_id = \(open) AND kind = 'feedback'",
+                    "UPDATE hotline.sla_timers SET due_at = now() - interval '2 hours' WHERE ticket_id = \(old) AND kind = 'accept'",
+                    "UPDATE hotline.sla_timers SET status = 'met', stopped_at = now() - interval '3 hours' WHERE ticket_id = \(old) AND kind = 'feedback'",
+                ] {
+                    try await client.execute(statement, logger: db.logger)
+                }
+
+                let hour = try await SLAOutcomes(every: .seconds(60), window: .seconds(3600)).read(client, db.logger)
+                #expect(hour == [.init(timer: "accept", inTime: 1, late: 1, overdue: 1), .init(timer: "feedback", inTime: 0, late: 0, overdue: 0)],
+                        "the last hour: one accepted in time, one late, one still open past due; the older ones and the cancelled one not")
+                let day = try await SLAOutcomes(every: .seconds(60), window: .seconds(86_400)).read(client, db.logger)
+                #expect(day == [.init(timer: "accept", inTime: 1, late: 1, overdue: 2), .init(timer: "feedback", inTime: 1, late: 0, overdue: 0)])
+                let before = try await client.all("""
+                    SELECT timer, in_time::int8, late::int8, overdue::int8 FROM hotline.sla_outcomes(interval '1 hour', now() - interval '150 minutes')
+                    """, as: (String, Int, Int, Int).self, logger: db.logger)
+                #expect(before.map { "\($0.0):\($0.1)/\($0.2)/\($0.3)" } == ["accept:0/0/0", "feedback:1/0/0"],
+                        "the hour that ended 2½ hours ago: the feedback met 3 hours ago; the accept due 2 hours ago was not due yet")
+            }
+        }
+    }
+
+    @Test func theBreachRateSettingsAreRead() throws {
+        #expect(try SLAOutcomes(environment: EnvironmentReader([:])).every == .seconds(60))
+        #expect(try SLAOutcomes(environment: EnvironmentReader(["HOTLINE_SLA_OUTCOMES_SECONDS": "off"])).every == nil)
+        #expect(try SLAOutcomes(environment: EnvironmentReader(["HOTLINE_SLA_OUTCOMES_WINDOW_SECONDS": "86400"])).window == .seconds(86_400))
+        for (name, value) in [("HOTLINE_SLA_OUTCOMES_SECONDS", "1"), ("HOTLINE_SLA_OUTCOMES_SECONDS", "hourly"), ("HOTLINE_SLA_OUTCOMES_WINDOW_SECONDS", "30")] {
+            #expect(throws: ConfigurationError.self, "\(name)=\(value)") { try SLAOutcomes(environment: EnvironmentReader([name: value])) }
+        }
+    }
+
     @Test func aReturnCancelsTheRoundAndRedispatchRearmsTheTimers() async throws {
         try await TestDatabase.with { db in
             try await db.withClient { client async throws in
@@ -338,6 +381,8 @@ struct SLATimerTests {
         ("HL080", "SELECT * FROM hotline.fire_sla_timers(now(), 0)", "a firing batch of zero"),
         ("HL080", "SELECT hotline.add_working_days(now(), 0)", "zero working days"),
         ("HL081", "SELECT hotline.sla_deadline('normal', 'visit', now())", "a timer kind without policy"),
+        ("HL087", "SELECT * FROM hotline.sla_outcomes(interval '10 seconds')", "a breach-rate window under a minute"),
+        ("HL087", "SELECT * FROM hotline.sla_outcomes(NULL)", "no breach-rate window"),
         ("23514", "INSERT INTO hotline.sla_policies VALUES ('normal', 'accept', interval '1.5 days', 'working', '{lead}') ON CONFLICT (urgency_class, timer_kind) DO UPDATE SET allowance = EXCLUDED.allowance, day_kind = EXCLUDED.day_kind", "half a working day"),
         ("23514", "INSERT INTO hotline.sla_policy_points VALUES ('normal', 'accept', 0, 'warn')", "a point at 0 %"),
         ("23514", "INSERT INTO hotline.sla_policy_points VALUES ('normal', 'accept', 0.5, 'shout')", "an unknown action"),
