@@ -57,23 +57,15 @@ enum DispatchTicketHandler {
     static func group() -> GroupCommit<(ticketID: Int64, planner: Planner), String> {
         GroupCommit(maxBatch: 32) { connection, items, logger in
             let ids = items.map(\.ticketID)
-            // Locked first (in id order, through a function so the worker's role needs no UPDATE right), then read.
-            _ = try await connection.first("SELECT hotline.lock_tickets(\(ids)::bigint[])", as: Int.self, logger: logger)
+            // Locked (in id order) and then read, in one call: the worker's role needs no UPDATE
+            // right, and the read's snapshot follows the locks (sql/0022).
             let rows = try await connection.all("""
-                SELECT t.id, t.status, t.channel, t.content, c.label, coalesce((t.extraction->>'category_confidence')::float8, 0),
-                       coalesce(t.urgency_class, 'normal'), t.district_id, t.street_id, t.is_enterprise, t.returns,
-                       EXISTS (SELECT 1 FROM hotline.dispatcher_queue q WHERE q.ticket_id = t.id AND q.status = 'waiting')
-                  FROM hotline.tickets t LEFT JOIN hotline.categories c ON c.id = t.category_id
-                 WHERE t.id = ANY(\(ids)::bigint[]) ORDER BY t.id
-                """, as: (Int64, String, String, String, String?, Double, String, Int?, Int?, Bool, Int, Bool).self, logger: logger)
+                SELECT ticket_id, status, channel, content, category, category_confidence, urgency_class, district_id, street_id,
+                       is_enterprise, returns, awaiting_dispatcher, returned_by, suggested_unit
+                  FROM hotline.lock_for_dispatch(\(ids)::bigint[])
+                """, as: (Int64, String, String, String, String?, Double, String, Int?, Int?, Bool, Int, Bool, [String], String?).self,
+                logger: logger)
             let byID = Dictionary(rows.map { ($0.0, $0) }, uniquingKeysWith: { first, _ in first })
-            let returned = try await connection.all("""
-                SELECT a.ticket_id, u.code, s.code FROM hotline.assignments a
-                  JOIN hotline.handling_units u ON u.id = a.unit_id
-                  LEFT JOIN hotline.handling_units s ON s.id = a.suggested_unit_id
-                 WHERE a.ticket_id = ANY(\(ids)::bigint[]) AND a.status = 'returned' AND a.role = 'lead'
-                 ORDER BY a.returned_at
-                """, as: (Int64, String, String?).self, logger: logger)
             // Plan here, then record the group with at most two statements: the rounds and the
             // dispatcher-queue entries (one call of the SQL contract per ticket).
             var outcomes: [String] = []
@@ -88,9 +80,8 @@ enum DispatchTicketHandler {
                 }
                 var facts = DispatchTicketFacts(channel: row.2, content: row.3, category: row.4, categoryConfidence: row.5,
                                                 urgency: row.6, districtID: row.7, streetID: row.8, isEnterprise: row.9, returns: row.10)
-                let mine = returned.filter { $0.0 == id }
-                facts.excludedUnits = Set(mine.map(\.1))
-                facts.suggestedUnit = mine.last?.2
+                facts.excludedUnits = Set(row.12)
+                facts.suggestedUnit = row.13
                 switch planner.plan(facts) {
                 case let .dispatch(lead, coHandlers, cc, linkage, ruleID, why):
                     rounds.append(RecordedPlan(ticketID: id, plan: PlanRecord(lead: lead, coHandlers: coHandlers, cc: cc, linkage: linkage,
