@@ -25,21 +25,6 @@ final class DemoTally: Sendable {
     var snapshot: Counts { counts.withLock { $0 } }
 }
 
-/// A small seeded generator, so a demo run can be repeated choice for choice (`--seed`).
-struct DemoRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    init(seed: UInt64, stream: UInt64) { state = seed &+ stream &* 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self) < p }
-    mutating func seconds(_ range: ClosedRange<Double>) -> Duration { .milliseconds(Int64(Double.random(in: range, using: &self) * 1000)) }
-}
-
 /// The demo's time: the SLA allowances it planned its units around (shortened in a throwaway
 /// database, the real ones otherwise).
 struct DemoTime: Sendable {
@@ -91,7 +76,7 @@ struct DemoChannels: Sendable {
 
     /// Runs until cancelled, or until `limit` tickets were created; returns how many.
     func run() async -> Int {
-        var random = DemoRandom(seed: seed, stream: 1)
+        var random = SeededRandom(seed: seed, stream: 1)
         let byUrgency = Dictionary(grouping: corpus, by: \.urgency)
         let selfReports = corpus.filter { $0.channel == "self_report" }
         var recent: [(externalID: String, channel: String, text: String, phone: String, at: ContinuousClock.Instant)] = []
@@ -155,7 +140,7 @@ struct DemoChannels: Sendable {
 
     /// Empty text, a malformed number, an unknown channel, an oversize text, no external id, a
     /// time in the future: each must be refused with its code and leave nothing behind.
-    private func badSubmission(_ index: Int, random: inout DemoRandom) async {
+    private func badSubmission(_ index: Int, random: inout SeededRandom) async {
         let text = corpus[index % corpus.count].text
         let externalID = "\(prefix)bad\(index)"
         let submittedAt: Date? = nil
@@ -202,7 +187,7 @@ struct DemoUnits: Sendable {
     }
 
     func run() async {
-        var random = DemoRandom(seed: seed, stream: 2)
+        var random = SeededRandom(seed: seed, stream: 2)
         var seen: Set<Int64> = []
         var agenda: [(at: ContinuousClock.Instant, action: Action)] = []
         var decided: [Int64: ContinuousClock.Instant] = [:]
@@ -248,7 +233,7 @@ struct DemoUnits: Sendable {
     }
 
     /// Does one action; returns what the unit does next.
-    private func perform(_ action: Action, units: [String], random: inout DemoRandom) async -> [(at: ContinuousClock.Instant, action: Action)] {
+    private func perform(_ action: Action, units: [String], random: inout SeededRandom) async -> [(at: ContinuousClock.Instant, action: Action)] {
         switch action {
         case .accept(let ticket, let unit, let lead, let urgency):
             guard await act("accepted", "SELECT hotline.accept_ticket(\(ticket), \(unit), '值班员')") else { return [] }
@@ -344,7 +329,7 @@ struct DemoCitizens: Sendable {
     ]
 
     func run() async {
-        var random = DemoRandom(seed: seed, stream: 3)
+        var random = SeededRandom(seed: seed, stream: 3)
         var answered: Set<Int64> = []
         var agenda: [(at: ContinuousClock.Instant, survey: Int64, phone: String)] = []
         while !Task.isCancelled {

@@ -107,18 +107,3 @@ public func renderFaultReport(_ results: [FaultResult]) -> String {
     }
     return out
 }
-
-/// SplitMix64: small, fast and the same on every platform, so a seed replays its schedule.
-struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    init(seed: UInt64, stream: UInt64) { state = seed &+ stream &* 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self) < p }
-    mutating func seconds(_ range: ClosedRange<Double>) -> Duration { .milliseconds(Int64(Double.random(in: range, using: &self) * 1000)) }
-}

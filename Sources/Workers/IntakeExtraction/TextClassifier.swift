@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Shared
 
 /// A linear text classifier: one linear support vector machine per label (one-vs-rest,
 /// L2-regularised, squared hinge loss) over sublinear TF-IDF weights of character 1- and
@@ -205,7 +206,7 @@ struct TextClassifier: Sendable {
         var alpha = [Double](repeating: 0, count: n)
         var active = Array(0..<n)
         var activeCount = n
-        var generator = SplitMix64(seed: seed)
+        var generator = SeededRandom(seed: seed)   // the same shuffles every time: a model is reproducible from its examples
         // The largest projected gradient of the last pass (the shrinking threshold).
         var oldLargest = Double.infinity
         x.indices.withUnsafeBufferPointer { indices in
@@ -320,20 +321,6 @@ struct TextClassifier: Sendable {
 
     static func normalise(_ text: String) -> String {
         String(String.UnicodeScalarView(normalise(Array(text.unicodeScalars)).compactMap(Unicode.Scalar.init)))
-    }
-}
-
-/// A small seeded generator (SplitMix64), so training shuffles the same way every time and a
-/// model is reproducible from its examples.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
