@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Shared
+import Synchronization
 import Testing
 
 /// Wake-ups raised inside a worker's job transaction are sent after its commit (a NOTIFY inside
@@ -64,6 +65,44 @@ struct WakeupTests {
                     }
                 }
             }
+        }
+    }
+
+    /// A group whose first statement defers the wake-ups itself (`bodyDefersWakeups`, as
+    /// intake-extraction and auto-dispatch do, a round trip fewer): its follow-up job's wake-up
+    /// is collected, not sent inside the transaction, and still wakes the next worker after the
+    /// commit. A body that forgets to defer still wakes it (from inside the transaction).
+    @Test(arguments: [true, false])
+    func aGroupThatDefersInItsOwnStatementWakesTheNextWorker(bodyDefers: Bool) async throws {
+        try await TestDatabase.with { db in
+            let collected = Mutex<[[String]]>([])
+            let group = GroupCommit<String, Bool>(bodyDefersWakeups: true) { connection, texts, logger in
+                let start: PostgresQuery = bodyDefers ? "SELECT 1 FROM queue.defer_wakeups()" : "SELECT 1"
+                _ = try await connection.first(start, as: Int.self, logger: logger)
+                _ = try await JobQueue.enqueue(try texts.map { try NewJob(queue: "second", NoteJob(text: $0 + "→second")) }, on: connection, logger: logger)
+                let pending = try await connection.first("SELECT queue.deferred_wakeups()", as: [String].self, logger: logger) ?? []
+                collected.withLock { $0.append(pending) }
+                return texts.map { _ in true }
+            }
+            var firstWorker = try Worker(name: "first", queue: "first")
+            try firstWorker.register(NoteJob.self) { note, context in _ = try await group.run(note.text, context) }
+            var second = try Worker(name: "second", queue: "second")
+            try second.register(NoteJob.self) { _, _ in }
+            let first = firstWorker
+            let idle = testOptions(poll: .seconds(600))
+            try await withWorker(second, on: db, options: idle) { queue in
+                try await eventually("second worker registered") {
+                    try await queue.client.count("SELECT count(*)::int FROM queue.workers") == 1
+                }
+                try await withWorker(first, on: db, options: idle) { firstQueue in
+                    _ = try await firstQueue.enqueue([try NewJob(queue: "first", NoteJob(text: "a"))])
+                    try await eventually("the follow-up done by the woken worker", timeout: .seconds(60)) {
+                        try await queue.client.count("SELECT count(*)::int FROM queue.finished_jobs WHERE queue = 'second'") == 1
+                    }
+                }
+            }
+            #expect(collected.withLock { $0 } == [bodyDefers ? ["second"] : []],
+                    bodyDefers ? "the wake-up waited for the commit" : "nothing deferred: the wake-up went out inside the transaction")
         }
     }
 

@@ -31,6 +31,7 @@ public actor GroupCommit<Item: Sendable, Output: Sendable> {
 
     private let maxBatch: Int
     private let parallelism: Int
+    private let bodyDefersWakeups: Bool
     private let body: Body
     private var pending: [Pending] = []
     private var flushing = 0
@@ -39,9 +40,12 @@ public actor GroupCommit<Item: Sendable, Output: Sendable> {
     /// Connections a worker using this needs besides the runtime's own: one per group transaction.
     public nonisolated var connections: Int { parallelism }
 
-    public init(maxBatch: Int = 32, parallelism: Int = 4, _ body: @escaping Body) {
+    /// `bodyDefersWakeups`: the body's first statement calls `queue.defer_wakeups()` (a round trip
+    /// fewer per group; see `JobQueue.jobTransaction`).
+    public init(maxBatch: Int = 32, parallelism: Int = 4, bodyDefersWakeups: Bool = false, _ body: @escaping Body) {
         self.maxBatch = max(1, maxBatch)
         self.parallelism = max(1, parallelism)
+        self.bodyDefersWakeups = bodyDefersWakeups
         self.body = body
     }
 
@@ -92,7 +96,8 @@ public actor GroupCommit<Item: Sendable, Output: Sendable> {
         let ids = batch.map(\.context.job.id)
         let body = self.body
         let items = batch.map(\.item)
-        let outputs: [Output] = try await JobQueue.jobTransaction(client: lead.client, owner: lead.owner, ids: ids, logger: lead.logger) { connection in
+        let outputs: [Output] = try await JobQueue.jobTransaction(client: lead.client, owner: lead.owner, ids: ids, logger: lead.logger,
+                                                                  bodyDefersWakeups: bodyDefersWakeups) { connection in
             let outputs = try await body(connection, items, lead.logger)
             guard outputs.count == items.count else {
                 throw QueueError(.groupMismatch, "group transaction returned \(outputs.count) results for \(items.count) jobs")

@@ -132,10 +132,17 @@ public struct JobQueue: Sendable {
     /// takes a cluster-wide lock held until the commit is flushed, which would line every
     /// worker's commits up behind one another (see `sql/0017_hot_paths.sql`). A wake-up that is
     /// lost because this process dies right after its commit costs the fallback poll, never a job.
+    ///
+    /// `bodyDefersWakeups`: the body's first statement calls `queue.defer_wakeups()` itself,
+    /// which saves the round trip of a statement of its own. A body that forgets only sends its
+    /// wake-ups inside the transaction again: slower under load, never wrong.
     static func jobTransaction<R: Sendable>(client: PostgresClient, owner: String, ids: [JobID], logger: Logger,
+                                            bodyDefersWakeups: Bool = false,
                                             _ body: (PostgresConnection) async throws -> R) async throws -> R {
         let (result, wakeups): (R, [String]) = try await client.transaction(logger: logger) { connection in
-            try await connection.execute("SELECT queue.defer_wakeups()", logger: logger)
+            if !bodyDefersWakeups {
+                try await connection.execute("SELECT queue.defer_wakeups()", logger: logger)
+            }
             let value = try await body(connection)
             let row = try await connection.first("""
                 SELECT ARRAY(SELECT queue.complete(\(owner), \(ids.map(\.rawValue))::bigint[])), queue.deferred_wakeups()

@@ -55,14 +55,15 @@ enum DispatchTicketHandler {
     /// round (`hotline.record_dispatch`) or a place in the dispatcher queue per ticket. A ticket
     /// already dispatched, closed or waiting for a dispatcher is left alone.
     static func group() -> GroupCommit<(ticketID: Int64, planner: Planner), String> {
-        GroupCommit(maxBatch: 32) { connection, items, logger in
+        GroupCommit(maxBatch: 32, bodyDefersWakeups: true) { connection, items, logger in
             let ids = items.map(\.ticketID)
             // Locked (in id order) and then read, in one call: the worker's role needs no UPDATE
-            // right, and the read's snapshot follows the locks (sql/0022).
+            // right, and the read's snapshot follows the locks (sql/0022). The same statement
+            // defers the transaction's wake-ups until after its commit (GroupCommit above).
             let rows = try await connection.all("""
-                SELECT ticket_id, status, channel, content, category, category_confidence, urgency_class, district_id, street_id,
-                       is_enterprise, returns, awaiting_dispatcher, returned_by, suggested_unit
-                  FROM hotline.lock_for_dispatch(\(ids)::bigint[])
+                SELECT r.ticket_id, r.status, r.channel, r.content, r.category, r.category_confidence, r.urgency_class, r.district_id,
+                       r.street_id, r.is_enterprise, r.returns, r.awaiting_dispatcher, r.returned_by, r.suggested_unit
+                  FROM queue.defer_wakeups() d, hotline.lock_for_dispatch(\(ids)::bigint[]) r
                 """, as: (Int64, String, String, String, String?, Double, String, Int?, Int?, Bool, Int, Bool, [String], String?).self,
                 logger: logger)
             let byID = Dictionary(rows.map { ($0.0, $0) }, uniquingKeysWith: { first, _ in first })

@@ -84,14 +84,15 @@ enum ExtractTicketHandler {
     /// enqueues auto-dispatch; the jobs complete in the same transaction. A retry after a commit
     /// finds the ticket past intake and does nothing.
     static func group() -> GroupCommit<(ticketID: Int64, extractor: Extractor), String> {
-        GroupCommit(maxBatch: 32) { connection, items, logger in
+        GroupCommit(maxBatch: 32, bodyDefersWakeups: true) { connection, items, logger in
             // Read and extract first, then lock: the callers (so two groups holding calls of one
             // caller take turns, see hotline.lock_callers), then the tickets, both in a fixed
             // order so groups cannot deadlock. A ticket another transaction moved past intake
             // meanwhile comes back 'skipped' from record_extraction, which checks under the lock.
+            // The read also defers the transaction's wake-ups until after its commit (GroupCommit above).
             let tickets = try await connection.all("""
-                SELECT id, status, content, coalesce(address, '') FROM hotline.tickets
-                 WHERE id = ANY(\(items.map(\.ticketID))::bigint[]) ORDER BY id
+                SELECT t.id, t.status, t.content, coalesce(t.address, '') FROM queue.defer_wakeups() d, hotline.tickets t
+                 WHERE t.id = ANY(\(items.map(\.ticketID))::bigint[]) ORDER BY t.id
                 """, as: (Int64, String, String, String).self, logger: logger)
             let byID = Dictionary(tickets.map { ($0.0, $0) }, uniquingKeysWith: { first, _ in first })
             // Extract here, then record the whole group in one statement (one call of the SQL
