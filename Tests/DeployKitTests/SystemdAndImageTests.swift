@@ -150,6 +150,20 @@ struct ImageTests {
         }
     }
 
+    /// Each worker binary (the debug build) explains itself on `--help` and refuses arguments it
+    /// does not take, as an orchestrator's typo would pass them (exit 64, before any connection).
+    @Test func everyWorkerAnswersHelpAndRefusesStrayArguments() throws {
+        for worker in facts.workers {
+            let binary = Repo.url(".build/debug/\(worker.product)").path
+            let help = try run([binary, "--help"], environment: ["PATH": "/usr/bin:/bin"])
+            #expect(help.status == 0, "\(worker.product) --help: \(help.output)")
+            #expect(help.output.hasPrefix("\(worker.product): ") && help.output.contains("DATABASE_URL")
+                    && help.output.contains("127.0.0.1:\(worker.defaultPort)"), "\(help.output)")
+            let stray = try run([binary, "--replicas=3"], environment: ["PATH": "/usr/bin:/bin"])
+            #expect(stray.status == 64 && stray.output.contains("unexpected argument(s) '--replicas=3'"), "\(worker.product): \(stray.output)")
+        }
+    }
+
     @Test func entrypointKnowsEveryWorkersDefaultPort() throws {
         let script = try Repo.text("ops/hotline-entrypoint")
         let mapped = Dictionary(uniqueKeysWithValues: matches(#"^\s+([a-z-]+)\) echo (\d+) ;;"#, in: script).map { ($0[1], Int($0[2]) ?? 0) })

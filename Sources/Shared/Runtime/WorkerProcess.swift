@@ -25,13 +25,19 @@ public enum WorkerProcess {
 
     /// `services` adds the worker's own long-running services (e.g. a `DatabaseLoop`); they run
     /// beside the job runtime and stop with it. A `ConfigurationError` it throws stops the process
-    /// like a bad setting.
+    /// like a bad setting. With `about` (a worker executable's own main), the command line is
+    /// checked first (`WorkerUsage`): `--help` prints and exits 0, any other argument exits 64;
+    /// `commands` lists the executable's subcommands, handled before this call.
     public static func main(_ makeWorker: () throws -> Worker, defaultHTTPPort: Int?,
+                            about: String? = nil, commands: [String] = [],
                             services: (Parts) throws -> [any Service] = { _ in [] }) async -> Never {
         let worker: Worker
         let settings: WorkerSettings
         do {
             worker = try makeWorker()
+            if let about {
+                WorkerUsage(name: worker.name, about: about, defaultHTTPPort: defaultHTTPPort, commands: commands).check()
+            }
             settings = try WorkerSettings(worker: worker, defaultHTTPPort: defaultHTTPPort)
         } catch {
             FileHandle.standardError.write(Data("\(CommandLine.arguments.first.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "worker"): \(error)\n".utf8))

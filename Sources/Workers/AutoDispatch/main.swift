@@ -14,4 +14,5 @@ await WorkerProcess.main({
     }
     try worker.registerPing()
     return worker
-}, defaultHTTPPort: 9402)
+}, defaultHTTPPort: 9402,
+   about: "decides who handles each extracted or returned ticket and records the round with its SLA timers and notifications, or queues it for a human dispatcher.")

@@ -9,7 +9,9 @@ await WorkerProcess.main({
     try worker.register(EscalateTicket.self, handler: EscalateTicketHandler.run)
     try worker.registerPing()
     return worker
-}, defaultHTTPPort: 9404, services: { parts in
+}, defaultHTTPPort: 9404,
+   about: "opens escalations with their recipients and runs the periodic rule scan (supervisions, long unresolved, hard tickets).",
+   services: { parts in
     let scan = try RuleScan(environment: parts.environment)
     return [DatabaseLoop(name: "escalation-scan", client: parts.client, listener: nil,
                          health: parts.health, logger: parts.logger, step: scan.step)]

@@ -18,4 +18,6 @@ await WorkerProcess.main({
     }
     try worker.registerPing()
     return worker
-}, defaultHTTPPort: 9401)
+}, defaultHTTPPort: 9401,
+   about: "fills in each new ticket (caller, place, category, urgency, flags, repeat-call link, knowledge-base suggestions) and hands it to auto-dispatch.",
+   commands: ["evaluate [--corpus F] [--holdout F] [--folds N] [--training-rows N]   the extractor's held-out accuracy as JSON"])

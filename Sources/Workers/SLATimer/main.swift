@@ -11,7 +11,9 @@ await WorkerProcess.main({
     var worker = try Worker(name: "sla-timer", queue: "sla-timer", concurrency: 2)
     try worker.registerPing()
     return worker
-}, defaultHTTPPort: 9403, services: { parts in
+}, defaultHTTPPort: 9403,
+   about: "fires the SLA deadlines (warnings, urging, escalation requests), runs retention and publishes the breach rate.",
+   services: { parts in
     let firing = try TimerFiring(environment: parts.environment)
     let retention = try RetentionLoop(environment: parts.environment)
     let outcomes = try SLAOutcomes(environment: parts.environment)

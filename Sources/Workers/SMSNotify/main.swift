@@ -18,7 +18,9 @@ await WorkerProcess.main({
     var worker = try Worker(name: "sms-notify", queue: "sms-notify", concurrency: 2)
     try worker.registerPing()
     return worker
-}, defaultHTTPPort: 9405, services: { parts in
+}, defaultHTTPPort: 9405,
+   about: "sends the SMS outbox through the gateway, once per message, with limits, quiet hours and receipts.",
+   services: { parts in
     let settings = try SMSSettings(environment: parts.environment)
     var services: [any Service] = []
     let gateway: any SMSGateway

@@ -13,4 +13,6 @@ await WorkerProcess.main({
     try CallbackJobs.register(on: &worker)
     try worker.registerPing()
     return worker
-}, defaultHTTPPort: 9406)
+}, defaultHTTPPort: 9406,
+   about: "sends the survey SMS after a ticket closes, reads the citizens' replies, and reopens and escalates the unsatisfied.",
+   commands: ["evaluate-replies [--corpus F]   the reply parser's accuracy"])
