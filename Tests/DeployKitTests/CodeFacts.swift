@@ -122,7 +122,7 @@ struct CodeFacts {
         func sources(_ folder: String) throws -> String {
             try Repo.files(under: folder, suffix: ".swift").map { try Repo.text($0) }.joined(separator: "\n")
         }
-        let read = #"\b(?:string|int|seconds|bool|choice|secret|required)\(\s*"((?:DATABASE_URL|HOTLINE_)[A-Z0-9_]*)""#
+        let read = #"\b(?:string|int|seconds|secondsOrOff|bool|choice|secret|required)\(\s*"((?:DATABASE_URL|HOTLINE_)[A-Z0-9_]*)""#
         let secret = #"\b(?:secret|required)\(\s*"((?:DATABASE_URL|HOTLINE_)[A-Z0-9_]*)""#
         let shared = try sources("Sources/Shared")
         var reads: [String: Set<String>] = [:]

@@ -49,22 +49,7 @@ struct WakeupTests {
                     _ = try await JobQueue.enqueue([try NewJob(queue: "second", NoteJob(text: note.text + "→second"))], on: connection, logger: context.logger)
                 }
             }
-            var second = try Worker(name: "second", queue: "second")
-            try second.register(NoteJob.self) { _, _ in }
-            let first = firstWorker
-            let idle = testOptions(poll: .seconds(600))
-            try await withWorker(second, on: db, options: idle) { queue in
-                // The second worker's start-up claim has run; from now on it sleeps on its poll.
-                try await eventually("second worker registered") {
-                    try await queue.client.count("SELECT count(*)::int FROM queue.workers") == 1
-                }
-                try await withWorker(first, on: db, options: idle) { firstQueue in
-                    _ = try await firstQueue.enqueue([try NewJob(queue: "first", NoteJob(text: "a"))])
-                    try await eventually("the follow-up done by the woken worker", timeout: .seconds(60)) {
-                        try await queue.client.count("SELECT count(*)::int FROM queue.finished_jobs WHERE queue = 'second'") == 1
-                    }
-                }
-            }
+            try await Self.expectFollowUpWakesAnIdleWorker(first: firstWorker, on: db)
         }
     }
 
@@ -86,23 +71,30 @@ struct WakeupTests {
             }
             var firstWorker = try Worker(name: "first", queue: "first")
             try firstWorker.register(NoteJob.self) { note, context in _ = try await group.run(note.text, context) }
-            var second = try Worker(name: "second", queue: "second")
-            try second.register(NoteJob.self) { _, _ in }
-            let first = firstWorker
-            let idle = testOptions(poll: .seconds(600))
-            try await withWorker(second, on: db, options: idle) { queue in
-                try await eventually("second worker registered") {
-                    try await queue.client.count("SELECT count(*)::int FROM queue.workers") == 1
-                }
-                try await withWorker(first, on: db, options: idle) { firstQueue in
-                    _ = try await firstQueue.enqueue([try NewJob(queue: "first", NoteJob(text: "a"))])
-                    try await eventually("the follow-up done by the woken worker", timeout: .seconds(60)) {
-                        try await queue.client.count("SELECT count(*)::int FROM queue.finished_jobs WHERE queue = 'second'") == 1
-                    }
-                }
-            }
+            try await Self.expectFollowUpWakesAnIdleWorker(first: firstWorker, on: db)
             #expect(collected.withLock { $0 } == [bodyDefers ? ["second"] : []],
                     bodyDefers ? "the wake-up waited for the commit" : "nothing deferred: the wake-up went out inside the transaction")
+        }
+    }
+
+    /// Runs `first` (whose handler enqueues a follow-up on queue "second") beside an idle worker
+    /// of "second" that polls every ten minutes, feeds `first` one job, and waits for the
+    /// follow-up to be done: only a wake-up explains it within the minute.
+    private static func expectFollowUpWakesAnIdleWorker(first: Worker, on db: TestDatabase) async throws {
+        var second = try Worker(name: "second", queue: "second")
+        try second.register(NoteJob.self) { _, _ in }
+        let idle = testOptions(poll: .seconds(600))
+        try await withWorker(second, on: db, options: idle) { queue in
+            // The second worker's start-up claim has run; from now on it sleeps on its poll.
+            try await eventually("second worker registered") {
+                try await queue.client.count("SELECT count(*)::int FROM queue.workers") == 1
+            }
+            try await withWorker(first, on: db, options: idle) { firstQueue in
+                _ = try await firstQueue.enqueue([try NewJob(queue: "first", NoteJob(text: "a"))])
+                try await eventually("the follow-up done by the woken worker", timeout: .seconds(60)) {
+                    try await queue.client.count("SELECT count(*)::int FROM queue.finished_jobs WHERE queue = 'second'") == 1
+                }
+            }
         }
     }
 

@@ -48,6 +48,12 @@ public struct EnvironmentReader: Sendable {
     }
 
     /// Seconds as a decimal number ("2", "0.25").
+    /// Like `seconds`, but `off` (any case) turns the thing off: nil.
+    public func secondsOrOff(_ name: String, default fallback: Double, in range: ClosedRange<Double>) throws -> Duration? {
+        if string(name)?.lowercased() == "off" { return nil }
+        return try seconds(name, default: fallback, in: range)
+    }
+
     public func seconds(_ name: String, default fallback: Double, in range: ClosedRange<Double>) throws -> Duration {
         guard let raw = string(name) else { return .seconds(fallback) }
         guard let value = Double(raw), value.isFinite else {

@@ -36,8 +36,7 @@ struct RetentionLoop: Sendable {
     /// per archive transaction, 5000; 100…100000; pruning removes twice as many rows of a kind per
     /// transaction).
     init(environment env: EnvironmentReader) throws {
-        let every: Duration? = env.string("HOTLINE_RETENTION_SECONDS")?.lowercased() == "off"
-            ? nil : try env.seconds("HOTLINE_RETENTION_SECONDS", default: 3600, in: 60...604_800)
+        let every = try env.secondsOrOff("HOTLINE_RETENTION_SECONDS", default: 3600, in: 60...604_800)
         let batch = try env.int("HOTLINE_RETENTION_BATCH", default: 5000, in: 100...100_000)
         self.init(every: every, retention: Retention(archiveBatch: batch, pruneBatch: batch * 2))
     }

@@ -21,9 +21,8 @@ struct SLAOutcomes: Sendable {
     /// HOTLINE_SLA_OUTCOMES_SECONDS (60; 5…3600, or off) and HOTLINE_SLA_OUTCOMES_WINDOW_SECONDS
     /// (3600; 60…86400: the alert's window).
     init(environment env: EnvironmentReader) throws {
-        let every: Duration? = env.string("HOTLINE_SLA_OUTCOMES_SECONDS")?.lowercased() == "off"
-            ? nil : try env.seconds("HOTLINE_SLA_OUTCOMES_SECONDS", default: 60, in: 5...3600)
-        self.init(every: every, window: try env.seconds("HOTLINE_SLA_OUTCOMES_WINDOW_SECONDS", default: 3600, in: 60...86_400))
+        self.init(every: try env.secondsOrOff("HOTLINE_SLA_OUTCOMES_SECONDS", default: 60, in: 5...3600),
+                  window: try env.seconds("HOTLINE_SLA_OUTCOMES_WINDOW_SECONDS", default: 3600, in: 60...86_400))
     }
 
     /// One deadline kind's outcomes in the window.
