@@ -202,15 +202,24 @@ struct CrossValidation: Codable, Sendable {
     var district: Int
     /// Mean seconds to train both classifiers per fold.
     var trainingSeconds: Double
+    /// Categories whose out-of-fold recall is below 80 %, weakest first ("label right/rows"):
+    /// where the corpus needs more or clearer examples.
+    var weakestCategories: [String] = []
 
     static func run(corpus rows: [LabelledCorpus.Row], folds: Int, on runner: some SQLRunner, logger: Logger) async throws -> CrossValidation {
         let base = try await Extractor.load(from: runner, logger: logger, trainingExamples: false)
         let names = Dictionary(uniqueKeysWithValues: try await runner.all(
             "SELECT id, name FROM hotline.jurisdictions", as: (Int, String).self, logger: logger))
         var result = CrossValidation(folds: folds, rows: 0, category: 0, categoryLevel2: 0, urgency: 0, district: 0, trainingSeconds: 0)
+        var perCategory: [String: (right: Int, rows: Int)] = [:]
         for fold in 0..<folds {
             let (training, heldOut) = Evaluation.split(rows, fold: fold, of: folds)
             let scored = Evaluation.score(training: training, heldOut: heldOut, base: base, names: names)
+            let missed = Set(scored.categoryMisses.map { $0.prefix { $0 != " " } })
+            for row in heldOut {
+                perCategory[row.category, default: (0, 0)].rows += 1
+                if !missed.contains(row.id[...]) { perCategory[row.category, default: (0, 0)].right += 1 }
+            }
             result.rows += scored.heldOutRows
             result.category += scored.category
             result.categoryLevel2 += scored.categoryLevel2
@@ -218,6 +227,10 @@ struct CrossValidation: Codable, Sendable {
             result.district += scored.district
             result.trainingSeconds += scored.trainingSeconds / Double(folds)
         }
+        result.weakestCategories = perCategory
+            .filter { Double($0.value.right) < 0.8 * Double($0.value.rows) }
+            .sorted { (Double($0.value.right) / Double($0.value.rows), $0.key) < (Double($1.value.right) / Double($1.value.rows), $1.key) }
+            .map { "\($0.key) \($0.value.right)/\($0.value.rows)" }
         return result
     }
 
