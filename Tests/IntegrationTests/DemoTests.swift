@@ -24,7 +24,7 @@ struct DemoTests {
             let log = folder.path + ".out"
             defer { try? FileManager.default.removeItem(atPath: log) }
             let demo = try ChildProcess(executable: try ProbeProcess.executable,
-                                        arguments: ["demo", "--seconds", "40", "--rate", "4", "--seed", "7", "--demo-time", "--plain",
+                                        arguments: ["demo", "--seconds", "60", "--rate", "4", "--seed", "7", "--demo-time", "--plain",
                                                     "--logs", folder.path, "--corpus", Repository.root.appendingPathComponent("data/complaints-corpus.tsv").path],
                                         environment: environment, outputPath: log)
             let end = await demo.wait(timeout: .seconds(180))

@@ -17,7 +17,7 @@ struct SMSNotifyTests {
     /// Runs `body` with a simulator, an HTTP client and a sender pointed at it.
     /// The slow number's reply comes after 8 s; the client gives up after `timeout`. Both are far
     /// from the simulator's immediate replies, so a loaded machine cannot blur the two.
-    static func withGateway<R: Sendable>(secret: String? = nil, clientSecret: String? = nil, timeout: TimeAmount = .seconds(3),
+    static func withGateway<R: Sendable>(secret: String? = nil, clientSecret: String? = nil, timeout: TimeAmount = .seconds(5),
                                          _ body: (GatewaySimulator, OutboxSender) async throws -> R) async throws -> R {
         let simulator = try await GatewaySimulator.start(hmacSecret: secret, slowReplySeconds: 8)
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
@@ -112,7 +112,8 @@ struct SMSNotifyTests {
                     let refused = try await Self.state(client, invalid)
                     #expect(refused.status == "failed" && (refused.error ?? "").contains("invalid_number"), "a permanent failure keeps its reason")
                     #expect(try await Self.state(client, garbled).status == "unknown", "a 2xx without a message id: outcome unknown")
-                    #expect(try await Self.state(client, slow).status == "unknown", "a timeout after sending: outcome unknown")
+                    let timedOut = try await Self.state(client, slow)
+                    #expect(timedOut.status == "unknown", "a timeout after sending: outcome unknown; got \(timedOut)")
 
                     // Later: the rate-limited one goes through; the broken one gives up at the attempt limit.
                     try await client.execute("UPDATE hotline.sms_outbox SET next_attempt_at = now() WHERE id IN (\(limited), \(broken))", logger: db.logger)
