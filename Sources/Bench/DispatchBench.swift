@@ -105,9 +105,9 @@ extension Bench {
         _ = try await LabelledCorpus.store(rows, on: client, logger: logger)
         // A plain table: the pool's connections must all see it.
         try await client.execute("CREATE TABLE IF NOT EXISTS bench_texts (i int PRIMARY KEY, text text NOT NULL)", logger: logger)
-        // Tickets are made of the original rows only (`c…`): training additions are written for
-        // the classifier's hard cases, so adding them would change the workload between runs.
-        let originals = rows.filter { $0.id.hasPrefix("c") }
+        // Tickets are made of the original rows only: training additions are written for the
+        // classifier's hard cases, so adding them would change the workload between runs.
+        let originals = rows.filter(\.isOriginal)
         if try await client.first("SELECT count(*)::int FROM bench_texts", as: Int.self, logger: logger) == originals.count { return }
         for (index, row) in originals.enumerated() {
             try await client.execute("INSERT INTO bench_texts VALUES (\(index), \(row.text)) ON CONFLICT DO NOTHING", logger: logger)

@@ -15,6 +15,9 @@ public enum LabelledCorpus {
         public let urgency: String
         public let enterprise: Bool
         public let sensitive: Bool
+
+        /// A row of the original corpus (`c…`), not a training addition (`t…`, always trained on).
+        public var isOriginal: Bool { id.hasPrefix("c") }
     }
 
     /// Reads the TSV (header line, 9 tab-separated columns); a malformed line is an error naming it.

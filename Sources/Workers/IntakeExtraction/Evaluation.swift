@@ -52,7 +52,7 @@ struct Evaluation: Codable, Sendable {
     }
 
     /// A row of the original corpus (every fifth of which is held out), not a training addition.
-    static func isOriginal(_ row: LabelledCorpus.Row) -> Bool { row.id.hasPrefix("c") }
+    static func isOriginal(_ row: LabelledCorpus.Row) -> Bool { row.isOriginal }
 
     /// Fold `fold` of `folds`: original rows whose position among the original rows is `fold`
     /// modulo `folds` are held out; training additions are always trained on. With the defaults
