@@ -308,8 +308,10 @@ struct QueueEngineTests {
             try await withWorker(worker, on: db) { queue in
                 let kept = try #require(try await queue.enqueue(try NewJob(queue: "tx-work", Note(text: "keep"))).id)
                 try await queue.enqueue(try NewJob(queue: "tx-work", Note(text: "steal")))
+                // The stolen job is refused on every attempt (the reaper hands it back after its
+                // lease), so on a loaded machine it may be refused more than once before we look.
                 try await eventually("one completed, one refused") {
-                    try await queue.status(of: kept)?.status == "completed" && stolen.count == 1
+                    try await queue.status(of: kept)?.status == "completed" && stolen.count >= 1
                 }
                 #expect(try await queue.client.count("SELECT count(*)::int FROM effects") == 1)
                 let note = try await queue.client.first("SELECT note FROM effects", as: String.self, logger: db.logger)
