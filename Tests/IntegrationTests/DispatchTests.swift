@@ -274,12 +274,63 @@ struct DispatchTests {
         ("HL063", "SELECT hotline.record_dispatch($T, 'person', 'p', '{\"lead\":\"XA-CGJ\"}')", "dispatching a ticket twice"),
         ("HL073", "SELECT hotline.take_self_reported($T, 'XA-CGJ', 'x')", "taking a ticket that was not self-reported"),
         ("HL040", "SELECT hotline.accept_ticket(999999, 'XA-CGJ', 'x')", "an unknown ticket"),
+        ("HL071", #"SELECT * FROM hotline.record_dispatches('w', '{"job_id": 1}')"#, "a group's decisions that are not an array"),
+        ("HL071", #"SELECT * FROM hotline.record_dispatches('w', '[{"job_id": 1, "ticket_id": $T, "action": "dispatch"}]')"#, "a decision without the version read"),
+        ("HL071", #"SELECT * FROM hotline.record_dispatches('w', '[{"job_id": 1, "action": "promote"}]')"#, "a decision of an unknown kind"),
+        ("QL001", #"SELECT * FROM hotline.record_dispatches('nobody', '[{"job_id": 424242, "action": "skip"}]')"#, "a group write without the job's lease"),
+        ("HL046", #"SELECT * FROM hotline.record_extractions('w', '{}', '{"ticket_id": $T}')"#, "extraction records that are not an array"),
+        ("HL046", #"SELECT * FROM hotline.record_extractions('w', '{}', '[{"ticket": $T}]')"#, "an extraction record without a ticket id"),
     ])
     func badActionsAreRejectedAndChangeNothing(code: String, sql: String, what: String) async throws {
         try await TestDatabase.with { db in
             try await db.withClient { client async throws in
                 let ticket = try await Self.dispatched(client, "bad-1")
                 try await expectRefused(client, sql, ticket: ticket, code: code, what: what)
+            }
+        }
+    }
+
+    /// The group write checks what the worker read: a ticket whose row changed since (here an
+    /// operator's correction), or that now waits for a dispatcher, is 'stale' — nothing written,
+    /// its job still held for the worker to read and plan again. With the current version it is
+    /// dispatched and its job completes in the same transaction.
+    @Test func aGroupWriteRefusesATicketThatChangedSinceItsRead() async throws {
+        try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                let ticket = try await Self.extracted(client, "stale-1", content: "路灯坏了", category: Self.streetlights)
+                let other = try await Self.extracted(client, "stale-2", content: "路灯不亮", category: Self.streetlights)
+                let jobs = Dictionary(uniqueKeysWithValues: try await client.all("""
+                    SELECT (payload::jsonb->>'ticket_id')::bigint, id FROM queue.claim('auto-dispatch', 'w', 10, 60)
+                    """, as: (Int64, Int64).self, logger: db.logger))
+                let job = try #require(jobs[ticket])
+                let otherJob = try #require(jobs[other])
+                func version(_ id: Int64) async throws -> String {
+                    try await client.first("SELECT version FROM hotline.read_for_dispatch(\([id])::bigint[])", as: String.self, logger: db.logger) ?? ""
+                }
+                func write(_ job: Int64, _ id: Int64, _ version: String) async throws -> (outcomes: [String], wakeups: [String]) {
+                    let decision = #"[{"job_id": \#(job), "ticket_id": \#(id), "version": "\#(version)", "action": "dispatch", "plan": {"lead": "XA-CGJ"}}]"#
+                    let row = try await client.first("SELECT outcomes, wakeups FROM hotline.record_dispatches('w', \(decision)::jsonb)",
+                                                     as: ([String], [String]).self, logger: db.logger)
+                    return (row?.0 ?? [], row?.1 ?? [])
+                }
+                let read = try await version(ticket)
+                try await client.execute("UPDATE hotline.tickets SET address = '小寨东路口' WHERE id = \(ticket)", logger: db.logger)
+                #expect(try await write(job, ticket, read).outcomes == ["stale"])
+                #expect(try await Self.status(client, ticket) == "extracted")
+                #expect(try await Self.assignments(client, ticket) == [])
+                #expect(try await client.count("SELECT count(*)::int FROM queue.jobs WHERE id = \(job) AND status = 'running'") == 1,
+                        "a stale ticket's job is still held")
+
+                let written = try await write(job, ticket, try await version(ticket))
+                #expect(written.outcomes == ["dispatched"])
+                #expect(written.wakeups.contains("hotline.sms_outbox"), "the round's messages wake sms-notify after the commit: \(written.wakeups)")
+                #expect(try await Self.status(client, ticket) == "dispatched")
+                #expect(try await client.count("SELECT count(*)::int FROM queue.finished_jobs WHERE id = \(job)") == 1)
+
+                // Waiting for a dispatcher since the read: stale even with the row's current version.
+                try await client.execute("SELECT hotline.queue_for_dispatcher(\(other), '{low_confidence}', '[]')", logger: db.logger)
+                #expect(try await write(otherJob, other, try await version(other)).outcomes == ["stale"])
+                #expect(try await Self.assignments(client, other) == [])
             }
         }
     }

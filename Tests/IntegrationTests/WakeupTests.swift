@@ -53,27 +53,38 @@ struct WakeupTests {
         }
     }
 
-    /// A group whose first statement defers the wake-ups itself (`bodyDefersWakeups`, as
-    /// intake-extraction and auto-dispatch do, a round trip fewer): its follow-up job's wake-up
-    /// is collected, not sent inside the transaction, and still wakes the next worker after the
-    /// commit. A body that forgets to defer still wakes it (from inside the transaction).
+    /// A group's one-statement write (as intake-extraction's and auto-dispatch's): the follow-up
+    /// job's wake-up is collected, returned by `queue.finish_group` and sent after the commit, and
+    /// still wakes the next worker. A write that forgets `queue.defer_wakeups()` still wakes it
+    /// (from inside its transaction).
     @Test(arguments: [true, false])
-    func aGroupThatDefersInItsOwnStatementWakesTheNextWorker(bodyDefers: Bool) async throws {
+    func aGroupWriteWakesTheNextWorkerAfterItsCommit(defers: Bool) async throws {
         try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                try await client.execute("""
+                    CREATE FUNCTION follow_up(p_owner text, p_ids bigint[], p_texts text[], p_defer boolean) RETURNS text[]
+                    LANGUAGE plpgsql AS $$
+                    BEGIN
+                        IF p_defer THEN PERFORM queue.defer_wakeups(); END IF;
+                        PERFORM queue.enqueue('second', 'note', jsonb_build_object('text', t || '→second')) FROM unnest(p_texts) t;
+                        RETURN queue.finish_group(p_owner, p_ids);
+                    END
+                    $$
+                    """, logger: db.logger)
+            }
             let collected = Mutex<[[String]]>([])
-            let group = GroupCommit<String, Bool>(bodyDefersWakeups: true) { connection, texts, logger in
-                let start: PostgresQuery = bodyDefers ? "SELECT 1 FROM queue.defer_wakeups()" : "SELECT 1"
-                _ = try await connection.first(start, as: Int.self, logger: logger)
-                _ = try await JobQueue.enqueue(try texts.map { try NewJob(queue: "second", NoteJob(text: $0 + "→second")) }, on: connection, logger: logger)
-                let pending = try await connection.first("SELECT queue.deferred_wakeups()", as: [String].self, logger: logger) ?? []
-                collected.withLock { $0.append(pending) }
-                return texts.map { _ in true }
+            let group = GroupCommit<String, Bool> { group in
+                let wakeups = try await group.client.first("""
+                    SELECT follow_up(\(group.owner), \(group.jobIDs.map(\.rawValue))::bigint[], \(group.items)::text[], \(defers))
+                    """, as: [String].self, logger: group.logger) ?? []
+                collected.withLock { $0.append(wakeups) }
+                return GroupWrite(outcomes: group.items.map { _ in .done(true) }, wakeups: wakeups)
             }
             var firstWorker = try Worker(name: "first", queue: "first")
             try firstWorker.register(NoteJob.self) { note, context in _ = try await group.run(note.text, context) }
             try await Self.expectFollowUpWakesAnIdleWorker(first: firstWorker, on: db)
-            #expect(collected.withLock { $0 } == [bodyDefers ? ["second"] : []],
-                    bodyDefers ? "the wake-up waited for the commit" : "nothing deferred: the wake-up went out inside the transaction")
+            #expect(collected.withLock { $0 } == [defers ? ["second"] : []],
+                    defers ? "the wake-up waited for the commit" : "nothing deferred: the wake-up went out inside the transaction")
         }
     }
 

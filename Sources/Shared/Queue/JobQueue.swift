@@ -132,17 +132,11 @@ public struct JobQueue: Sendable {
     /// takes a cluster-wide lock held until the commit is flushed, which would line every
     /// worker's commits up behind one another (see `sql/0017_hot_paths.sql`). A wake-up that is
     /// lost because this process dies right after its commit costs the fallback poll, never a job.
-    ///
-    /// `bodyDefersWakeups`: the body's first statement calls `queue.defer_wakeups()` itself,
-    /// which saves the round trip of a statement of its own. A body that forgets only sends its
-    /// wake-ups inside the transaction again: slower under load, never wrong.
+    /// (Group handlers write in one statement instead, without BEGIN…COMMIT: `GroupCommit`.)
     static func jobTransaction<R: Sendable>(client: PostgresClient, owner: String, ids: [JobID], logger: Logger,
-                                            bodyDefersWakeups: Bool = false,
                                             _ body: (PostgresConnection) async throws -> R) async throws -> R {
         let (result, wakeups): (R, [String]) = try await client.transaction(logger: logger) { connection in
-            if !bodyDefersWakeups {
-                try await connection.execute("SELECT queue.defer_wakeups()", logger: logger)
-            }
+            try await connection.execute("SELECT queue.defer_wakeups()", logger: logger)
             let value = try await body(connection)
             let row = try await connection.first("""
                 SELECT ARRAY(SELECT queue.complete(\(owner), \(ids.map(\.rawValue))::bigint[])), queue.deferred_wakeups()
@@ -153,14 +147,19 @@ public struct JobQueue: Sendable {
             }
             return (value, row?.1 ?? [])
         }
-        if !wakeups.isEmpty {
-            do {
-                _ = try await client.first("SELECT queue.send_wakeups(\(wakeups))", as: Int.self, logger: logger)
-            } catch {
-                logger.debug("wake-ups after commit not sent; the fallback poll covers them", metadata: ["error": "\(error)"])
-            }
-        }
+        await sendWakeups(wakeups, client: client, logger: logger)
         return result
+    }
+
+    /// Sends wake-ups a job's transaction deferred, after its commit. Failing to is logged, not
+    /// thrown: the work is committed, and the fallback poll covers a lost wake-up.
+    static func sendWakeups(_ wakeups: [String], client: PostgresClient, logger: Logger) async {
+        guard !wakeups.isEmpty else { return }
+        do {
+            _ = try await client.first("SELECT queue.send_wakeups(\(wakeups))", as: Int.self, logger: logger)
+        } catch {
+            logger.debug("wake-ups after commit not sent; the fallback poll covers them", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Records a failed attempt; returns the job's new status ("scheduled" or "dead"), or nil

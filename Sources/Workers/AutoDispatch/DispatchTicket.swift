@@ -51,62 +51,61 @@ extension Reloading where Value == Planner {
 }
 
 enum DispatchTicketHandler {
-    /// Plans tickets and records the plans in group transactions (see `GroupCommit`): a dispatch
-    /// round (`hotline.record_dispatch`) or a place in the dispatcher queue per ticket. A ticket
-    /// already dispatched, closed or waiting for a dispatcher is left alone.
+    /// Plans tickets and records the plans in groups (see `GroupCommit`): the group is read
+    /// (`hotline.read_for_dispatch`, no lock) and planned here, then `hotline.record_dispatches`
+    /// writes it in one statement and one transaction: a dispatch round (`record_dispatch`) or a
+    /// place in the dispatcher queue per ticket, and the jobs' completion. A ticket already
+    /// dispatched, closed or waiting for a dispatcher is left alone; one whose row changed since
+    /// the read (a unit's return, a dispatcher's decision) is read and planned again.
     static func group() -> GroupCommit<(ticketID: Int64, planner: Planner), String> {
-        GroupCommit(maxBatch: 32, bodyDefersWakeups: true) { connection, items, logger in
-            let ids = items.map(\.ticketID)
-            // Locked (in id order) and then read, in one call: the worker's role needs no UPDATE
-            // right, and the read's snapshot follows the locks (sql/0022). The same statement
-            // defers the transaction's wake-ups until after its commit (GroupCommit above).
-            let rows = try await connection.all("""
-                SELECT r.ticket_id, r.status, r.channel, r.content, r.category, r.category_confidence, r.urgency_class, r.district_id,
-                       r.street_id, r.is_enterprise, r.returns, r.awaiting_dispatcher, r.returned_by, r.suggested_unit
-                  FROM queue.defer_wakeups() d, hotline.lock_for_dispatch(\(ids)::bigint[]) r
-                """, as: (Int64, String, String, String, String?, Double, String, Int?, Int?, Bool, Int, Bool, [String], String?).self,
-                logger: logger)
+        GroupCommit(maxBatch: 32) { group in
+            let rows = try await group.client.all("""
+                SELECT ticket_id, status, channel, content, category, category_confidence, urgency_class, district_id,
+                       street_id, is_enterprise, returns, awaiting_dispatcher, returned_by, suggested_unit, version
+                  FROM hotline.read_for_dispatch(\(group.items.map(\.ticketID))::bigint[])
+                """, as: (Int64, String, String, String, String?, Double, String, Int?, Int?, Bool, Int, Bool, [String], String?, String).self,
+                logger: group.logger)
             let byID = Dictionary(rows.map { ($0.0, $0) }, uniquingKeysWith: { first, _ in first })
-            // Plan here, then record the group with at most two statements: the rounds and the
-            // dispatcher-queue entries (one call of the SQL contract per ticket).
-            var outcomes: [String] = []
-            var rounds: [RecordedPlan] = []
-            var queued: [QueuedTicket] = []
+            var decisions: [Decision] = []
             var seen: Set<Int64> = []
-            for (id, planner) in items {
+            for ((id, planner), job) in zip(group.items, group.jobIDs) {
                 guard let row = byID[id] else { throw JobFailure.permanent("ticket \(id) does not exist") }
                 guard ["extracted", "returned", "reopened"].contains(row.1), !row.11, seen.insert(id).inserted else {
-                    outcomes.append("skipped: \(row.1)")
+                    decisions.append(Decision(jobID: job.rawValue, action: "skip", skipped: row.1))
                     continue
                 }
                 var facts = DispatchTicketFacts(channel: row.2, content: row.3, category: row.4, categoryConfidence: row.5,
                                                 urgency: row.6, districtID: row.7, streetID: row.8, isEnterprise: row.9, returns: row.10)
                 facts.excludedUnits = Set(row.12)
                 facts.suggestedUnit = row.13
+                var decision = Decision(jobID: job.rawValue, ticketID: id, version: row.14)
                 switch planner.plan(facts) {
                 case let .dispatch(lead, coHandlers, cc, linkage, ruleID, why):
-                    rounds.append(RecordedPlan(ticketID: id, plan: PlanRecord(lead: lead, coHandlers: coHandlers, cc: cc, linkage: linkage,
-                                                                              ruleID: ruleID, why: why, category: facts.category)))
-                    outcomes.append("dispatched to \(lead)")
+                    decision.action = "dispatch"
+                    decision.plan = PlanRecord(lead: lead, coHandlers: coHandlers, cc: cc, linkage: linkage,
+                                               ruleID: ruleID, why: why, category: facts.category)
                 case let .dispatcher(reasons, candidates):
-                    queued.append(QueuedTicket(ticketID: id, reasons: reasons, candidates: candidates))
-                    outcomes.append("dispatcher: \(reasons.joined(separator: ","))")
+                    decision.action = "dispatcher"
+                    decision.reasons = reasons
+                    decision.candidates = candidates
                 }
+                decisions.append(decision)
             }
-            if !rounds.isEmpty {
-                try await connection.execute("""
-                    SELECT hotline.record_dispatch((x->>'ticket_id')::bigint, 'process', 'auto-dispatch', x->'plan')
-                      FROM jsonb_array_elements(\(try JSONText.encode(rounds))::jsonb) x
-                    """, logger: logger)
+            let written = try await group.client.first(
+                "SELECT outcomes, wakeups FROM hotline.record_dispatches(\(group.owner), \(try JSONText.encode(decisions))::jsonb)",
+                as: ([String], [String]).self, logger: group.logger)
+            let outcomes = written?.0 ?? []
+            guard outcomes.count == decisions.count else {
+                throw QueueError(.groupMismatch, "record_dispatches returned \(outcomes.count) outcomes for \(decisions.count) decisions")
             }
-            if !queued.isEmpty {
-                try await connection.execute("""
-                    SELECT hotline.queue_for_dispatcher((x->>'ticket_id')::bigint,
-                                                        ARRAY(SELECT jsonb_array_elements_text(x->'reasons')), x->'candidates')
-                      FROM jsonb_array_elements(\(try JSONText.encode(queued))::jsonb) x
-                    """, logger: logger)
-            }
-            return outcomes
+            return GroupWrite(outcomes: zip(decisions, outcomes).map { decision, outcome -> GroupOutcome<String> in
+                switch outcome {
+                case "stale": return .again
+                case "skipped": return .done("skipped: \(decision.skipped ?? "")")
+                case "dispatched": return .done("dispatched to \(decision.plan?.lead ?? "")")
+                default: return .done("dispatcher: \((decision.reasons ?? []).joined(separator: ","))")
+                }
+            }, wakeups: written?.1 ?? [])
         }
     }
 
@@ -127,14 +126,26 @@ enum DispatchTicketHandler {
         var category: String?
     }
 
-    struct RecordedPlan: Encodable {
-        var ticketID: Int64
-        var plan: PlanRecord
-    }
+    /// One job's entry in `hotline.record_dispatches`' decisions (see sql/0024).
+    struct Decision: Encodable {
+        var jobID: Int64
+        var ticketID: Int64?
+        var version: String?
+        var action = ""
+        var plan: PlanRecord?
+        var reasons: [String]?
+        var candidates: [DispatchPlan.Candidate]?
+        /// The status a skipped ticket had (for the log; not sent).
+        var skipped: String?
 
-    struct QueuedTicket: Encodable {
-        var ticketID: Int64
-        var reasons: [String]
-        var candidates: [DispatchPlan.Candidate]
+        enum CodingKeys: String, CodingKey { case jobID = "job_id", ticketID = "ticket_id", version, action, plan, reasons, candidates }
+
+        init(jobID: Int64, ticketID: Int64? = nil, version: String? = nil, action: String = "", skipped: String? = nil) {
+            self.jobID = jobID
+            self.ticketID = ticketID
+            self.version = version
+            self.action = action
+            self.skipped = skipped
+        }
     }
 }

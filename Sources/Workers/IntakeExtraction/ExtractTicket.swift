@@ -78,28 +78,24 @@ struct RecordedExtraction: Encodable {
 }
 
 enum ExtractTicketHandler {
-    /// Fills in tickets and hands them on, in group transactions (see `GroupCommit`): the
-    /// tickets are read and extracted here, locked, and `hotline.record_extraction()`
-    /// stores each, logs 'extracted', and either links a repeat call to its open ticket or
-    /// enqueues auto-dispatch; the jobs complete in the same transaction. A retry after a commit
-    /// finds the ticket past intake and does nothing.
+    /// Fills in tickets and hands them on, in groups (see `GroupCommit`): the tickets are read
+    /// and extracted here, then `hotline.record_extractions()` writes the group in one statement
+    /// and one transaction: it locks the callers (so two groups holding calls of one caller take
+    /// turns) and the tickets, stores each extraction through `hotline.record_extraction()`
+    /// (logs 'extracted', then links a repeat call to its open ticket or enqueues auto-dispatch),
+    /// and completes the group's jobs. A ticket another transaction moved past intake since the
+    /// read comes back 'skipped' (record_extraction checks under the lock); so does a retry after
+    /// a commit.
     static func group() -> GroupCommit<(ticketID: Int64, extractor: Extractor), String> {
-        GroupCommit(maxBatch: 32, bodyDefersWakeups: true) { connection, items, logger in
-            // Read and extract first, then lock: the callers (so two groups holding calls of one
-            // caller take turns, see hotline.lock_callers), then the tickets, both in a fixed
-            // order so groups cannot deadlock. A ticket another transaction moved past intake
-            // meanwhile comes back 'skipped' from record_extraction, which checks under the lock.
-            // The read also defers the transaction's wake-ups until after its commit (GroupCommit above).
-            let tickets = try await connection.all("""
-                SELECT t.id, t.status, t.content, coalesce(t.address, '') FROM queue.defer_wakeups() d, hotline.tickets t
-                 WHERE t.id = ANY(\(items.map(\.ticketID))::bigint[]) ORDER BY t.id
-                """, as: (Int64, String, String, String).self, logger: logger)
+        GroupCommit(maxBatch: 32) { group in
+            let tickets = try await group.client.all("""
+                SELECT t.id, t.status, t.content, coalesce(t.address, '') FROM hotline.tickets t
+                 WHERE t.id = ANY(\(group.items.map(\.ticketID))::bigint[])
+                """, as: (Int64, String, String, String).self, logger: group.logger)
             let byID = Dictionary(tickets.map { ($0.0, $0) }, uniquingKeysWith: { first, _ in first })
-            // Extract here, then record the whole group in one statement (one call of the SQL
-            // contract per ticket, one round trip per group).
             var outcomes: [String?] = []
             var records: [RecordedExtraction] = []
-            for (id, extractor) in items {
+            for (id, extractor) in group.items {
                 guard let ticket = byID[id] else { throw JobFailure.permanent("ticket \(id) does not exist") }
                 guard ticket.1 == "received", !records.contains(where: { $0.ticketID == id }) else {
                     outcomes.append("skipped")
@@ -108,23 +104,13 @@ enum ExtractTicketHandler {
                 records.append(RecordedExtraction(ticketID: id, extractor.extract(content: ticket.2, address: ticket.3.isEmpty ? nil : ticket.3)))
                 outcomes.append(nil)
             }
-            if !records.isEmpty {
-                // The callers, then the tickets (through a function, so the worker's role needs no
-                // UPDATE right on tickets), in one round trip.
-                _ = try await connection.first("""
-                    SELECT hotline.lock_callers(\(records.map(\.ticketID))::bigint[], \(records.map { $0.phone ?? "" })::text[])
-                    """, as: Int.self, logger: logger)
-                var recorded = try await connection.all("""
-                    SELECT r.outcome FROM jsonb_array_elements(\(try JSONText.encode(records))::jsonb) WITH ORDINALITY AS i(x, n),
-                           LATERAL hotline.record_extraction(
-                               (x->>'ticket_id')::bigint, (x->>'district_id')::int, (x->>'street_id')::int, (x->>'community_id')::int,
-                               x->>'category', x->>'urgency', (x->>'enterprise')::boolean, (x->>'sensitive')::boolean,
-                               x->>'phone', x->>'id_number', x->>'address', x->'extraction') r
-                     ORDER BY i.n
-                    """, as: String.self, logger: logger)[...]
-                for index in outcomes.indices where outcomes[index] == nil { outcomes[index] = recorded.popFirst() ?? "skipped" }
-            }
-            return outcomes.map { $0 ?? "skipped" }
+            let written = try await group.client.first("""
+                SELECT outcomes, wakeups
+                  FROM hotline.record_extractions(\(group.owner), \(group.jobIDs.map(\.rawValue))::bigint[], \(try JSONText.encode(records))::jsonb)
+                """, as: ([String], [String]).self, logger: group.logger)
+            var recorded = (written?.0 ?? [])[...]
+            for index in outcomes.indices where outcomes[index] == nil { outcomes[index] = recorded.popFirst() ?? "skipped" }
+            return GroupWrite(outcomes: outcomes.map { .done($0 ?? "skipped") }, wakeups: written?.1 ?? [])
         }
     }
 
