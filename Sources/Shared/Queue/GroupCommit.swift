@@ -45,26 +45,41 @@ public actor GroupCommit<Item: Sendable, Output: Sendable> {
 
     private let maxBatch: Int
     private let parallelism: Int
+    private let gather: Duration
     private let body: Body
     private var pending: [Pending] = []
     private var flushing = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
+    /// While a leader waits for the rest of its claim, how many pending jobs it waits for.
+    private var gatheringFor: Int?
+    private let gathered = WakeSignal()
 
     /// Connections a worker using this needs besides the runtime's own: one per group in flight.
     public nonisolated var connections: Int { parallelism }
 
-    public init(maxBatch: Int = 32, parallelism: Int = 4, _ body: @escaping Body) {
+    /// `gather`: how long a group's leader waits for the other jobs of its claim (they reach the
+    /// group a moment apart, each in its own task) so that they share its group rather than each
+    /// leading one; it waits only when its claim took more than one job.
+    public init(maxBatch: Int = 32, parallelism: Int = 4, gather: Duration = .milliseconds(2), _ body: @escaping Body) {
         self.maxBatch = max(1, maxBatch)
         self.parallelism = max(1, parallelism)
+        self.gather = gather
         self.body = body
     }
 
     public func run(_ item: Item, _ context: JobContext) async throws -> Output {
         let slot = Slot()
         pending.append(Pending(item: item, context: context, slot: slot))
+        if let target = gatheringFor, pending.count >= target { gathered.signal() }
         while slot.result == nil {
-            if flushing < parallelism && !pending.isEmpty {
+            if flushing < parallelism && !pending.isEmpty && gatheringFor == nil {
                 flushing += 1
+                let target = min(maxBatch, context.job.claimedWith)
+                if gather > .zero && pending.count < target {
+                    gatheringFor = target
+                    await gathered.wait(timeout: gather)
+                    gatheringFor = nil
+                }
                 await flush()
                 flushing -= 1
                 let waiting = waiters

@@ -206,7 +206,7 @@ public struct JobQueue: Sendable {
             return ClaimedJob(id: JobID(id), queue: queue, kind: kind, payloadJSON: payload, attempt: attempt,
                               maxAttempts: maxAttempts, priority: priority, waitedSeconds: row.6 ?? 0)
         }.sorted { ($0.priority, $0.id) < ($1.priority, $1.id) }
-        return (jobs, rows.first?.7 ?? nil)
+        return (jobs.map { $0.claimed(with: jobs.count) }, rows.first?.7 ?? nil)
     }
 
     /// Seconds until the earliest scheduled job of `queue` is due (≤ 0: due now), nil if none.
@@ -366,6 +366,14 @@ public struct ClaimedJob: Sendable, Equatable {
     public let priority: Int16
     /// How long it waited between becoming due and being claimed.
     public let waitedSeconds: Double
+    /// Jobs taken by the same claim statement, this one included (a group gathers them: `GroupCommit`).
+    public private(set) var claimedWith = 1
+
+    func claimed(with count: Int) -> ClaimedJob {
+        var job = self
+        job.claimedWith = count
+        return job
+    }
 }
 
 public struct QueueStats: Sendable, Equatable {
