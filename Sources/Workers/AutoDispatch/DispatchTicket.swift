@@ -94,11 +94,8 @@ enum DispatchTicketHandler {
             let written = try await group.client.first(
                 "SELECT outcomes, wakeups FROM hotline.record_dispatches(\(group.owner), \(try JSONText.encode(decisions))::jsonb)",
                 as: ([String], [String]).self, logger: group.logger)
-            let outcomes = written?.0 ?? []
-            guard outcomes.count == decisions.count else {
-                throw QueueError(.groupMismatch, "record_dispatches returned \(outcomes.count) outcomes for \(decisions.count) decisions")
-            }
-            return GroupWrite(outcomes: zip(decisions, outcomes).map { decision, outcome -> GroupOutcome<String> in
+            // One outcome per decision; GroupCommit refuses a write that returns fewer.
+            return GroupWrite(outcomes: zip(decisions, written?.0 ?? []).map { decision, outcome -> GroupOutcome<String> in
                 switch outcome {
                 case "stale": return .again
                 case "skipped": return .done("skipped: \(decision.skipped ?? "")")
