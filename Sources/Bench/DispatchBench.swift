@@ -19,7 +19,7 @@ extension Bench {
         // its p99 doubled). So a backlog goes through first, unmeasured, then what autovacuum would
         // do by itself; the latency runs come after the sustained runs and another such pass.
         let backlog = quick ? 2_000 : 10_000
-        try await withFleet(processes: 1, run: "history", phoneBase: 300) {
+        try await withFleet(processes: 1, run: "history", phoneBase: 300) { _ in
             try await client.execute("""
                 SELECT count(*) FROM generate_series(0, \(backlog / 2 - 1)) g JOIN bench_texts t ON t.i = g % \(texts),
                        LATERAL hotline.submit_ticket('web', 'history-' || g, t.text, '139' || lpad(g::text, 8, '0')) s
@@ -29,7 +29,7 @@ extension Bench {
         try await client.execute("VACUUM ANALYZE", logger: logger)
         var sustained: [(String, String, String)] = []
         for processes in [1, 2] {
-            try await withFleet(processes: processes, run: "sus\(processes)", phoneBase: processes * 100) {
+            try await withFleet(processes: processes, run: "sus\(processes)", phoneBase: processes * 100) { _ in
                 let start = ContinuousClock.now
                 try await client.execute("""
                     SELECT count(*) FROM generate_series(0, \(backlog - 1)) g JOIN bench_texts t ON t.i = g % \(texts),
@@ -43,12 +43,14 @@ extension Bench {
         }
         try await client.execute("VACUUM ANALYZE", logger: logger)
         for rate in [50, 200] {
-            try await withFleet(processes: 1, run: "lat\(rate)", phoneBase: rate * 1000) {
+            try await withFleet(processes: 1, run: "lat\(rate)", phoneBase: rate * 1000) { workers in
                 // A second at the phase's rate first, so each worker's pool has opened the
                 // connections the rate needs and compiled its functions there: a worker starts
                 // once and then runs for days, and that start-up is not what this measures.
                 _ = try await steady(rate: rate, seconds: 1, run: "warm\(rate)", texts: texts)
+                let before = try await cpuTicks(of: workers)
                 let (latencies, stages, span) = try await steady(rate: rate, seconds: seconds, run: "lat\(rate)", texts: texts)
+                let spent = try await cpuTicks(of: workers).subtracting(before)
                 report.add("dispatch", "submit → dispatched, p50 / p99 / max (ms), \(rate) tickets/s",
                            "\(Self.ms(Self.percentile(latencies, 0.5))) / \(Self.ms(Self.percentile(latencies, 0.99))) / \(Self.ms(latencies.last ?? 0))",
                            "\(latencies.count) tickets submitted over \(String(format: "%.1f", span)) s, one per transaction, each at its own time (open loop), from the submit call to the dispatch event; 1 + 1 worker processes; target p99 < 100 ms at 200/s")
@@ -56,10 +58,49 @@ extension Bench {
                            "\(Self.ms(Self.percentile(stages.extraction, 0.5))) / \(Self.ms(Self.percentile(stages.extraction, 0.99))), "
                                + "\(Self.ms(Self.percentile(stages.dispatch, 0.5))) / \(Self.ms(Self.percentile(stages.dispatch, 0.99)))",
                            "where the time goes: the first includes the submit's commit, the NOTIFY and the extraction group; the second the extraction's commit, its wake-up and the dispatch up to its event")
+                let perTicket = { (name: String) in String(format: "%.2f", (spent[name] ?? 0) * 10 / Double(max(1, latencies.count))) }
+                report.add("dispatch", "CPU per ticket at \(rate)/s (ms): intake-extraction / auto-dispatch processes; their PostgreSQL backends; the benchmark's backends (submits, polling)",
+                           "\(perTicket("intake-extraction")) / \(perTicket("auto-dispatch")); \(perTicket("pg intake-extraction")) / \(perTicket("pg auto-dispatch")); \(perTicket("pg bench"))",
+                           "user + system time from /proc over the run and its drain; 2 cores have 10 ms per ticket at 200/s, 40 at 50/s")
             }
         }
         for (measure, value, notes) in sustained { report.add("dispatch", measure, value, notes) }
         try await databaseCPU(into: &report)
+    }
+
+    /// CPU time so far (clock ticks of 10 ms) of the fleet's worker processes, by executable, and
+    /// of the database's client backends, by application (`pg intake-extraction`, `pg auto-dispatch`,
+    /// `pg bench`): what a ticket costs each side, which the latency alone cannot tell apart.
+    private func cpuTicks(of workers: [ChildProcess]) async throws -> CPUTicks {
+        var ticks = CPUTicks()
+        for worker in workers {
+            let stat = (try? String(contentsOfFile: "/proc/\(worker.pid)/stat", encoding: .utf8)) ?? ""
+            ticks.add(URL(fileURLWithPath: worker.executable).lastPathComponent, Self.cpuTicks(stat: stat) ?? 0)
+        }
+        let backends = try await client.all("""
+            SELECT coalesce(nullif(split_part(a.application_name, '@', 1), ''), 'other'), pg_read_file('/proc/' || a.pid || '/stat')
+              FROM pg_stat_activity a WHERE a.backend_type = 'client backend'
+            """, as: (String, String).self, logger: logger)
+        for (application, stat) in backends { ticks.add("pg " + application, Self.cpuTicks(stat: stat) ?? 0) }
+        return ticks
+    }
+
+    /// User + system clock ticks from a /proc/PID/stat line (fields 14 and 15, after the command in brackets).
+    static func cpuTicks(stat: String) -> Double? {
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return user + system
+    }
+
+    struct CPUTicks {
+        private var byName: [String: Double] = [:]
+        mutating func add(_ name: String, _ ticks: Double) { byName[name, default: 0] += ticks }
+        subscript(name: String) -> Double? { byName[name] }
+        func subtracting(_ earlier: CPUTicks) -> CPUTicks {
+            var result = self
+            for (name, ticks) in earlier.byName { result.byName[name, default: 0] -= ticks }
+            return result
+        }
     }
 
     /// The database's own CPU per ticket for each stage of the SQL contract, on one backend
@@ -72,13 +113,11 @@ extension Bench {
         let logger = self.logger
         let micros: [(String, Double)] = try await client.withConnection { connection in
             func cpuMilliseconds() async throws -> Double {
-                // Fields 14 and 15 of /proc/PID/stat (after the command in brackets), in clock ticks of 10 ms.
                 let stat = try await connection.first("SELECT pg_read_file('/proc/self/stat')", as: String.self, logger: logger) ?? ""
-                let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
-                guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else {
+                guard let ticks = Self.cpuTicks(stat: stat) else {
                     throw BenchError("cannot read the backend's CPU time from /proc/self/stat")
                 }
-                return (user + system) * 10
+                return ticks * 10
             }
             try await connection.execute("DROP TABLE IF EXISTS bench_cpu_src, bench_cpu_new", logger: logger)
             try await connection.execute("""
@@ -136,7 +175,7 @@ extension Bench {
     }
 
     /// Runs `body` with `processes` intake-extraction and as many auto-dispatch processes, warmed up.
-    private func withFleet(processes: Int, run: String, phoneBase: Int, _ body: () async throws -> Void) async throws {
+    private func withFleet(processes: Int, run: String, phoneBase: Int, _ body: ([ChildProcess]) async throws -> Void) async throws {
         note("dispatch: \(run) with \(processes) + \(processes) worker processes")
         let environment: [String: String] = [:]   // the workers' own defaults: what ops run
         var workers: [ChildProcess] = []
@@ -150,7 +189,7 @@ extension Bench {
                    LATERAL hotline.submit_ticket('web', \("warm-\(run)-") || g, t.text, '136' || lpad((g + \(phoneBase))::text, 8, '0')) s
             """, logger: logger)
         try await waitPlaced(prefix: "warm-\(run)-", count: 16)
-        try await body()
+        try await body(workers)
         for worker in workers { worker.signal(SIGTERM) }
         for worker in workers { _ = await worker.wait(timeout: .seconds(30)) }
     }
