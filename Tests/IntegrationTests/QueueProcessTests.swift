@@ -320,7 +320,7 @@ struct QueueProcessTests {
             #expect(health.body.contains(#""status":"ok""#))
             #expect(health.body.contains(#""database":"up""#))
             let metrics = try await HTTPProbe.get(port: statusPort, path: "/metrics")
-            #expect(metrics.status == 200)
+            #expect(metrics.status == 200, "worker output:\n\(worker.output.suffix(3000))")
             #expect(metrics.body.contains(#"hotline_jobs_completed_total{queue="http"} 3"#), "\(metrics.body.prefix(3000))")
             #expect(metrics.body.contains(#"hotline_jobs_dead_total{queue="http"} 1"#))
             #expect(metrics.body.contains("hotline_job_duration_seconds_bucket"))
