@@ -72,7 +72,6 @@ struct DemoCommand: AsyncParsableCommand {
         let seed = seed ?? UInt64.random(in: 1...999_999)
         let time: DemoTime = demoTime ? .demo : .real
         let live = !plain && isatty(STDOUT_FILENO) != 0
-        let started = ContinuousClock.now
         let (seconds, tickets, rate, refresh) = (self.seconds, self.tickets, self.rate, self.refresh)
 
         // Signals first, so a Ctrl-C during start-up is not lost.
@@ -102,6 +101,15 @@ struct DemoCommand: AsyncParsableCommand {
             let fleet = try DemoFleet(binDirectory: bin, logDirectory: logFolder, environment: workerEnvironment)
             say("==> started \(DemoFleet.workers.count) workers: " + fleet.pids.map { "\($0.worker) (pid \($0.pid))" }.joined(separator: ", "))
             say("    logs in \(logs)/, SMS to \(workerEnvironment["HOTLINE_SMS_GATEWAY"]!); seed \(seed)")
+            // The clock starts when the fleet can work, so a slow start does not eat the run.
+            let warming = ContinuousClock.now
+            if let notReady = await fleet.waitUntilReady(client: client, logger: logger, timeout: .seconds(300)) {
+                say("==> stopping: \(notReady)")
+                _ = await fleet.stop(grace: .seconds(40))
+                throw ExitCode(1)
+            }
+            say("==> all \(DemoFleet.workers.count) workers ready after \(String(format: "%.1f", (ContinuousClock.now - warming).seconds)) s; the people start")
+            let started = ContinuousClock.now
 
             let tally = DemoTally()
             let channels = DemoChannels(client: client, logger: logger, tally: tally, corpus: rows, rate: rate, limit: tickets, seed: seed,

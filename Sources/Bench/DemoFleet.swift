@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import PostgresNIO
 import Shared
 import Synchronization
 
@@ -48,6 +50,23 @@ final class DemoFleet: Sendable {
             if let end = child.poll() { return (worker, end) }
         }
         return nil
+    }
+
+    /// Waits until every worker has signed in to `queue.workers`, which its runtime does once warmed
+    /// up (intake-extraction trains its classifiers first: seconds in a debug build, more on a busy
+    /// machine). nil: all ready; otherwise why not.
+    func waitUntilReady(client: PostgresClient, logger: Logger, timeout: Duration) async -> String? {
+        let pids = processes.map { Int($0.child.pid) }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if Task.isCancelled { return "interrupted" }
+            if let exited = firstExited() { return "\(exited.worker) ended before it was ready (\(exited.termination))" }
+            let signedIn = (try? await client.first("SELECT count(*)::int FROM queue.workers WHERE pid = ANY(\(pids)::int[])",
+                                                    as: Int.self, logger: logger)) ?? 0
+            if signedIn >= processes.count { return nil }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return "not every worker was ready within \(timeout)"
     }
 
     /// SIGTERM to all (a Ctrl-C in the terminal has already sent them SIGINT, which they treat

@@ -402,6 +402,61 @@ struct QueueEngineTests {
         }
     }
 
+    /// A worker with a warm-up (intake-extraction trains its classifiers) claims nothing and does
+    /// not sign in to `queue.workers` until the warm-up has succeeded; a failing warm-up is retried.
+    @Test func aWarmingUpWorkerClaimsNothingUntilItIsReady() async throws {
+        try await TestDatabase.with { db in
+            let seen = Recorder()
+            let attempts = Recorder()
+            let (gate, open) = AsyncStream<Void>.makeStream()
+            var worker = try Worker(name: "test", queue: "warm")
+            try worker.register(Note.self) { note, _ in seen.record(note.text) }
+            worker.warmUp = { client, logger in
+                attempts.record("try")
+                if attempts.count <= 2 { throw QueueError(.invalidArgument, "not yet (attempt \(attempts.count))") }
+                // Third try: the jobs enqueued before the start are untouched, this process unlisted.
+                let untouched = try await client.count("SELECT count(*)::int FROM queue.jobs WHERE queue = 'warm' AND status = 'available'")
+                let listed = try await client.count("SELECT count(*)::int FROM queue.workers")
+                attempts.record("untouched \(untouched) listed \(listed)")
+                for await _ in gate { break }
+            }
+            try await db.withClient { client in
+                try await JobQueue(client: client, logger: db.logger).enqueue((0..<5).map { try NewJob(queue: "warm", Note(text: "w\($0)")) })
+            }
+            try await withWorker(worker, on: db) { queue in
+                try await eventually("warm-up waiting at its third try") { attempts.events.contains { $0.hasPrefix("untouched") } }
+                #expect(attempts.events.contains("untouched 5 listed 0"), "\(attempts.events)")
+                #expect(seen.count == 0)
+                open.yield()
+                try await eventually("the jobs ran once ready") { seen.count == 5 }
+                #expect(try await queue.client.count("SELECT count(*)::int FROM queue.workers") == 1)
+            }
+        }
+    }
+
+    /// Shutdown during a warm-up that never succeeds: the process stops cleanly and the jobs wait.
+    @Test func aWorkerStoppedWhileWarmingUpLeavesTheQueueUntouched() async throws {
+        try await TestDatabase.with { db in
+            let attempts = Recorder()
+            var worker = try Worker(name: "test", queue: "cold")
+            try worker.register(Note.self) { _, _ in Issue.record("a job ran without a warm-up") }
+            worker.warmUp = { _, _ in
+                attempts.record("try")
+                throw QueueError(.invalidArgument, "the model table is empty")
+            }
+            try await db.withClient { client in
+                try await JobQueue(client: client, logger: db.logger).enqueue([try NewJob(queue: "cold", Note(text: "c"))])
+            }
+            try await withWorker(worker, on: db) { _ in
+                try await eventually("the warm-up was retried") { attempts.count >= 2 }
+            }
+            try await db.withClient { client async throws in
+                #expect(try await client.count("SELECT count(*)::int FROM queue.jobs WHERE queue = 'cold' AND status = 'available' AND attempt = 0") == 1)
+                #expect(try await client.count("SELECT count(*)::int FROM queue.workers") == 0)
+            }
+        }
+    }
+
     @Test func pruneRemovesOnlyFinishedJobsPastRetention() async throws {
         try await TestDatabase.with { db in
             try await db.withClient { client in

@@ -15,6 +15,10 @@ public struct Worker: Sendable {
     /// (`GroupCommit`) needs only its group transactions' connections however many jobs wait.
     public var connections: Int?
     public var retry: RetryPolicy
+    /// Runs once before the first claim (training a model, loading rules): a process that is not
+    /// ready claims nothing, so jobs wait for a ready worker instead of under a cold one's lease,
+    /// and `/healthz` says `starting` until it is done. Retried with backoff while it fails.
+    public var warmUp: (@Sendable (PostgresClient, Logger) async throws -> Void)?
     private(set) var handlers: [String: ErasedHandler] = [:]
 
     public init(name: String, queue: String, concurrency: Int = 8, connections: Int? = nil, retry: RetryPolicy = RetryPolicy()) throws {

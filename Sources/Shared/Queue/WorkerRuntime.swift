@@ -101,6 +101,12 @@ public struct WorkerRuntime: Service {
         let state = RuntimeState()
         let wake = WakeSignal()
         listener?.subscribe(queue: worker.queue, signal: wake)
+        if let warmUp = worker.warmUp {
+            guard await self.warmUp(warmUp) else {
+                health.set(.stopped)
+                return
+            }
+        }
         health.set(.running)
         logger.info("worker started", metadata: [
             "owner": "\(options.owner)", "concurrency": "\(options.concurrency)",
@@ -334,6 +340,30 @@ public struct WorkerRuntime: Service {
                 await state.completionSignal.wait(timeout: Backoff.delay(afterFailures: failures + 1, first: .milliseconds(100)))
             }
         }
+    }
+
+    /// Runs the worker's warm-up until it succeeds (false: shutdown came first). Nothing is
+    /// claimed and no `queue.workers` row exists meanwhile.
+    private func warmUp(_ body: @escaping @Sendable (PostgresClient, Logger) async throws -> Void) async -> Bool {
+        let start = ContinuousClock.now
+        var failures = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await body(self.queue.client, self.logger) }
+                if Task.isCancelled || Task.isShuttingDownGracefully { return false }
+                health.databaseSucceeded()
+                logger.info("warmed up", metadata: ["seconds": "\(String(format: "%.2f", (ContinuousClock.now - start).seconds))"])
+                return true
+            } catch {
+                if Task.isCancelled || Task.isShuttingDownGracefully { return false }
+                failures += 1
+                health.databaseFailed(error)
+                logger.warning("warm-up failed; trying again", metadata: ["error": "\(DatabaseError(error))", "failures": "\(failures)"])
+                let delay = Backoff.delay(afterFailures: failures)
+                _ = await cancelWhenGracefulShutdown { try? await Task.sleep(for: delay) }
+            }
+        }
+        return false
     }
 
     // MARK: leases, heartbeat, reaping, pruning, gauges

@@ -13,6 +13,8 @@ await WorkerProcess.main({
         try await DispatchTicketHandler.run(job, context, model: model, group: group)
     }
     try worker.registerPing()
+    // Load the rules and the unit tree before claiming.
+    worker.warmUp = { client, logger in _ = try await model.value(client, logger: logger) }
     return worker
 }, defaultHTTPPort: 9402,
    about: "decides who handles each extracted or returned ticket and records the round with its SLA timers and notifications, or queues it for a human dispatcher.")

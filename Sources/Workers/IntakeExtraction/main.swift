@@ -17,6 +17,8 @@ await WorkerProcess.main({
         try await ExtractTicketHandler.run(job, context, model: model, group: group)
     }
     try worker.registerPing()
+    // Train before claiming: a cold process would hold its claims for the training's seconds.
+    worker.warmUp = { client, logger in _ = try await model.value(client, logger: logger) }
     return worker
 }, defaultHTTPPort: 9401,
    about: "fills in each new ticket (caller, place, category, urgency, flags, repeat-call link, knowledge-base suggestions) and hands it to auto-dispatch.",
