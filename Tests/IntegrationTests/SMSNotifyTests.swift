@@ -19,7 +19,9 @@ struct SMSNotifyTests {
     /// from the simulator's immediate replies, so a loaded machine cannot blur the two.
     static func withGateway<R: Sendable>(secret: String? = nil, clientSecret: String? = nil, timeout: TimeAmount = .seconds(5),
                                          _ body: (GatewaySimulator, OutboxSender) async throws -> R) async throws -> R {
-        let simulator = try await GatewaySimulator.start(hmacSecret: secret, slowReplySeconds: 8)
+        // The slow number's reply comes long after the client gave up (5 s), even on a loaded
+        // machine whose timers run late: an 8 s reply once beat a 5 s timeout under CI load.
+        let simulator = try await GatewaySimulator.start(hmacSecret: secret, slowReplySeconds: 120)
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         let auth: HTTPJSONGateway.Auth = (clientSecret ?? secret).map { .hmac(secret: $0) } ?? .header(name: "Authorization", value: "Bearer test")
         let gateway = HTTPJSONGateway(client: http, url: simulator.url, auth: auth, timeout: timeout)
