@@ -79,6 +79,8 @@ public actor GroupCommit<Item: Sendable, Output: Sendable> {
                     gatheringFor = target
                     await gathered.wait(timeout: gather)
                     gatheringFor = nil
+                    // A signal that raced the timeout must not cut the next gather short.
+                    _ = await gathered.wait(timeout: .zero)
                 }
                 await flush()
                 flushing -= 1
