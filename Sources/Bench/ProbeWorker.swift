@@ -46,9 +46,14 @@ struct WorkerCommand: AsyncParsableCommand {
                     try await Task.sleep(for: .milliseconds(ms))
                 }
                 if job.record == true {
-                    try await context.client.execute("""
-                        INSERT INTO probe_runs (job_id, owner, attempt, at) VALUES (\(context.job.id.rawValue), \(context.owner), \(context.job.attempt), \(started))
-                        """, logger: context.logger)
+                    // In BEGIN…COMMIT, so "done" means committed: a lone INSERT is reported done at
+                    // CommandComplete and committed only at Sync, and a server crash between the two
+                    // lost a run a restart test saw succeed.
+                    try await context.client.transaction(logger: context.logger) { connection in
+                        try await connection.execute("""
+                            INSERT INTO probe_runs (job_id, owner, attempt, at) VALUES (\(context.job.id.rawValue), \(context.owner), \(context.job.attempt), \(started))
+                            """, logger: context.logger)
+                    }
                 }
                 if job.poison == true {
                     throw JobFailure.permanent("poison job: fails by design")

@@ -16,6 +16,10 @@ public import PostgresNIO
 /// (read, write, wake-ups) where BEGIN…COMMIT took six, each a hop between the I/O thread and the
 /// task pool here and a statement's start-up in the backend (`sql/0024_one_statement_groups.sql`).
 ///
+/// PostgresNIO reports that statement done at CommandComplete, before its implicit commit at
+/// Sync; if the server dies in between, nothing of it committed, the jobs included, so they run
+/// again when their leases expire: a false "done" costs a rerun, never a write.
+///
 /// `queue.finish_group` raises QL001 when a lease was lost, which rolls the write back: two lease
 /// holders never both commit the work. A job whose read went stale (`.again`) was not completed
 /// and runs in a later group. If a group's write fails (one bad row, a lost lease), every job of

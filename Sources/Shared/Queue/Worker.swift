@@ -96,6 +96,9 @@ public struct JobContext: Sendable {
     public let job: ClaimedJob
     /// Carries job_id, queue, job_kind and attempt in its metadata.
     public let logger: Logger
+    /// For reads. A write run here as a lone statement is reported done (at CommandComplete)
+    /// before it commits (at Sync), so a crash in between loses a write the handler saw succeed:
+    /// write in `transaction`.
     public let client: PostgresClient
     /// This process's lease owner name.
     public let owner: String
