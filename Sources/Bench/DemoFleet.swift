@@ -1,3 +1,4 @@
+import FaultSuite
 import Foundation
 import Logging
 import PostgresNIO
@@ -52,21 +53,10 @@ final class DemoFleet: Sendable {
         return nil
     }
 
-    /// Waits until every worker has signed in to `queue.workers`, which its runtime does once warmed
-    /// up (intake-extraction trains its classifiers first: seconds in a debug build, more on a busy
-    /// machine). nil: all ready; otherwise why not.
+    /// Waits until every worker has signed in (intake-extraction trains its classifiers first:
+    /// seconds in a debug build, more on a busy machine). nil: all ready; otherwise why not.
     func waitUntilReady(client: PostgresClient, logger: Logger, timeout: Duration) async -> String? {
-        let pids = processes.map { Int($0.child.pid) }
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if Task.isCancelled { return "interrupted" }
-            if let exited = firstExited() { return "\(exited.worker) ended before it was ready (\(exited.termination))" }
-            let signedIn = (try? await client.first("SELECT count(*)::int FROM queue.workers WHERE pid = ANY(\(pids)::int[])",
-                                                    as: Int.self, logger: logger)) ?? 0
-            if signedIn >= processes.count { return nil }
-            try? await Task.sleep(for: .milliseconds(200))
-        }
-        return "not every worker was ready within \(timeout)"
+        await SignIn.wait(for: processes.map { ($0.worker, $0.child) }, client: client, logger: logger, timeout: timeout)
     }
 
     /// SIGTERM to all (a Ctrl-C in the terminal has already sent them SIGINT, which they treat

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FaultSuite
 import Foundation
 import Logging
 import PostgresNIO
@@ -152,7 +153,7 @@ struct Bench: Sendable {
             ])
         }
         defer { for worker in workers { worker.signal(SIGKILL) } }
-        try await waitForWorkers(queue: queueName, count: processes)
+        try await waitForWorkers(workers)
         try await client.execute("""
             INSERT INTO queue.jobs (queue, kind) SELECT \(queueName), 'bench.noop' FROM generate_series(1, \(jobs))
             """, logger: logger)
@@ -179,7 +180,7 @@ struct Bench: Sendable {
         try await client.execute("CREATE TABLE IF NOT EXISTS probe_runs (job_id bigint, owner text, attempt int, at timestamptz)", logger: logger)
         let worker = try spawnWorker(queue: queueName, environment: ["HOTLINE_POLL_SECONDS": "600", "HOTLINE_CONCURRENCY": "8"])
         defer { worker.signal(SIGKILL) }
-        try await waitForWorkers(queue: queueName, count: 1)
+        try await waitForWorkers([worker])
         try await Task.sleep(for: .milliseconds(500))
         note("latency: \(perSecond) jobs/s for \(seconds) s on an idle worker (poll 600 s)")
         let queue = JobQueue(client: client, logger: logger)
@@ -340,11 +341,10 @@ struct Bench: Sendable {
                                 outputPath: logs.appendingPathComponent(log).path)
     }
 
-    private func waitForWorkers(queue: String, count: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while try await client.first("SELECT count(*)::int FROM queue.workers WHERE \(queue) = ANY (queues)", as: Int.self, logger: logger) ?? 0 < count {
-            guard ContinuousClock.now < deadline else { throw BenchError("workers for \(queue) did not start") }
-            try await Task.sleep(for: .milliseconds(50))
+    private func waitForWorkers(_ workers: [ChildProcess]) async throws {
+        let named = workers.map { ("probe worker \($0.pid)", $0) }
+        if let notReady = await SignIn.wait(for: named, client: client, logger: logger, timeout: .seconds(60)) {
+            throw BenchError(notReady)
         }
         // Let each one LISTEN before work arrives.
         try await Task.sleep(for: .milliseconds(300))

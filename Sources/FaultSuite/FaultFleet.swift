@@ -79,6 +79,12 @@ final class FaultFleet: Sendable {
         kills.add(1, ordering: .relaxed)
     }
 
+    /// The processes running now, by slot name.
+    var processes: [(name: String, process: ChildProcess)] {
+        let children = running.withLock { $0 }
+        return slots.indices.compactMap { index in children[index].map { (slots[index].name, $0) } }
+    }
+
     func isRunning(_ index: Int) -> Bool { running.withLock { $0[index] } != nil }
 
     /// Restarts every slot whose process is gone (killed, or exited by itself — which is

@@ -153,10 +153,8 @@ struct FaultRun: Sendable {
     }
 
     private func waitForWorkers() async throws {
-        let deadline = ContinuousClock.now + .seconds(120)
-        while (try? await client.first("SELECT count(*)::int FROM queue.workers", as: Int.self, logger: logger)) ?? 0 < fleet.slots.count {
-            guard ContinuousClock.now < deadline else { throw FaultSuiteError("the fleet did not start in 120 s (logs in \(options.logDirectory.path))") }
-            try await Task.sleep(for: .milliseconds(200))
+        if let notReady = await SignIn.wait(for: fleet.processes, client: client, logger: logger, timeout: .seconds(120)) {
+            throw FaultSuiteError("the fleet did not start: \(notReady) (logs in \(options.logDirectory.path))")
         }
         try await Task.sleep(for: .milliseconds(500))
     }

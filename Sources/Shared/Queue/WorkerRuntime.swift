@@ -346,24 +346,11 @@ public struct WorkerRuntime: Service {
     /// claimed and no `queue.workers` row exists meanwhile.
     private func warmUp(_ body: @escaping @Sendable (PostgresClient, Logger) async throws -> Void) async -> Bool {
         let start = ContinuousClock.now
-        var failures = 0
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                try await cancelWhenGracefulShutdown { try await body(self.queue.client, self.logger) }
-                if Task.isCancelled || Task.isShuttingDownGracefully { return false }
-                health.databaseSucceeded()
-                logger.info("warmed up", metadata: ["seconds": "\(String(format: "%.2f", (ContinuousClock.now - start).seconds))"])
-                return true
-            } catch {
-                if Task.isCancelled || Task.isShuttingDownGracefully { return false }
-                failures += 1
-                health.databaseFailed(error)
-                logger.warning("warm-up failed; trying again", metadata: ["error": "\(DatabaseError(error))", "failures": "\(failures)"])
-                let delay = Backoff.delay(afterFailures: failures)
-                _ = await cancelWhenGracefulShutdown { try? await Task.sleep(for: delay) }
-            }
-        }
-        return false
+        guard await Backoff.retryingUntilShutdown("warm-up", health: health, logger: logger, interruptible: true, {
+            try await body(self.queue.client, self.logger)
+        }) != nil else { return false }
+        logger.info("warmed up", metadata: ["seconds": "\(String(format: "%.2f", (ContinuousClock.now - start).seconds))"])
+        return true
     }
 
     // MARK: leases, heartbeat, reaping, pruning, gauges

@@ -33,20 +33,10 @@ public final class DatabaseLoop: Service, Sendable {
     }
 
     public func run() async throws {
-        var failures = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let wait: Duration
-            do {
-                wait = try await step(client, logger)
-                failures = 0
-                health?.databaseSucceeded()
-            } catch {
-                if Task.isCancelled || Task.isShuttingDownGracefully { return }
-                failures += 1
-                health?.databaseFailed(error)
-                logger.warning("loop step failed; trying again", metadata: ["error": "\(DatabaseError(error))", "failures": "\(failures)"])
-                wait = Backoff.delay(afterFailures: failures)
-            }
+            guard let wait = await Backoff.retryingUntilShutdown("loop step", health: health, logger: logger, wake: wake, {
+                try await self.step(self.client, self.logger)
+            }) else { return }
             if wait > .zero {
                 _ = await cancelWhenGracefulShutdown { await self.wake.wait(timeout: wait) }
             }
