@@ -29,6 +29,14 @@ struct RunCommand: AsyncParsableCommand {
         note("starting the benchmark cluster (default durability) on port \(port)")
         _ = try await Bench.shell(root.appendingPathComponent("ops/pg-cluster").path, ["start", "bench", String(port)])
         let server = try DatabaseURL("postgres://postgres@127.0.0.1:\(port)/postgres?sslmode=disable")
+        // The dispatch section reads each transaction's commit time (submit commit → dispatched
+        // commit, as the target is defined), which the server keeps only with this on.
+        if try await Bench.adminCount(server, "SELECT (current_setting('track_commit_timestamp') = 'on')::int") == 0 {
+            note("turning on track_commit_timestamp (a restart)")
+            try await Bench.admin(server, "ALTER SYSTEM SET track_commit_timestamp = on")
+            _ = try await Bench.shell(root.appendingPathComponent("ops/pg-cluster").path, ["stop", "bench"])
+            _ = try await Bench.shell(root.appendingPathComponent("ops/pg-cluster").path, ["start", "bench", String(port)])
+        }
         let url = server.with(database: "bench")
         try await Bench.admin(server, "DROP DATABASE IF EXISTS bench WITH (FORCE)")
         try await Bench.admin(server, "CREATE DATABASE bench")
@@ -40,11 +48,11 @@ struct RunCommand: AsyncParsableCommand {
             group.addTask { await client.run() }
             defer { group.cancelAll() }
             let settings = try await client.all(
-                "SELECT version(), current_setting('fsync'), current_setting('synchronous_commit'), current_setting('shared_buffers')",
-                as: (String, String, String, String).self, logger: logger)[0]
+                "SELECT version(), current_setting('fsync'), current_setting('synchronous_commit'), current_setting('shared_buffers'), current_setting('track_commit_timestamp')",
+                as: (String, String, String, String, String).self, logger: logger)[0]
             report.context = [
                 "machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB",
-                "PostgreSQL: \(settings.0.split(separator: " ").prefix(2).joined(separator: " ")), fsync=\(settings.1), synchronous_commit=\(settings.2), shared_buffers=\(settings.3)",
+                "PostgreSQL: \(settings.0.split(separator: " ").prefix(2).joined(separator: " ")), fsync=\(settings.1), synchronous_commit=\(settings.2), shared_buffers=\(settings.3), track_commit_timestamp=\(settings.4)",
                 "date: \(Date().formatted(.iso8601))",
             ]
             let bench = Bench(client: client, url: url, logger: logger, quick: quick, root: root)
