@@ -31,12 +31,9 @@ struct Connection: ParsableArguments {
     func withClient<R: Sendable>(_ body: @Sendable (PostgresClient, Logger) async throws -> R) async throws -> R {
         var logger = Logger(label: "hotline")
         logger.logLevel = .error
-        let client = PostgresClient(configuration: try url().clientConfiguration(applicationName: "hotline-admin", maximumConnections: 2),
-                                    backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: R?.self) { group in
-            group.addTask { await client.run(); return nil }
-            defer { group.cancelAll() }
-            return try await body(client, logger)
+        return try await PostgresClient.withRunning(try url().clientConfiguration(applicationName: "hotline-admin", maximumConnections: 2),
+                                                    backgroundLogger: logger) { client in
+            try await body(client, logger)
         }
     }
 }

@@ -35,15 +35,9 @@ public enum FaultSuite {
         try? FileManager.default.removeItem(at: logs)
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         let gateway = try await GatewaySimulator.start(slowReplySeconds: 3)
-        let client = PostgresClient(configuration: url.clientConfiguration(applicationName: "fault-suite", maximumConnections: 16),
-                                    backgroundLogger: logger)
         do {
-            let result = try await withThrowingTaskGroup(of: FaultResult?.self) { group in
-                group.addTask {
-                    await client.run()
-                    return nil
-                }
-                defer { group.cancelAll() }
+            let result = try await PostgresClient.withRunning(
+                url.clientConfiguration(applicationName: "fault-suite", maximumConnections: 16), backgroundLogger: logger) { client in
                 _ = try await LabelledCorpus.store(corpus, on: client, logger: logger)
                 try await Self.configure(client, logger: logger)
                 let fleet = try FaultFleet(binDirectory: options.binDirectory, logDirectory: logs, database: url, gatewayURL: gateway.url)

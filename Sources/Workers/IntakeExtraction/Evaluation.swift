@@ -298,11 +298,8 @@ enum EvaluateCommand {
                 fail("DATABASE_URL is not set (the jurisdiction tree and keyword rules come from the database)", code: 78)
             }
             let url = try DatabaseURL(value)
-            let client = PostgresClient(configuration: url.clientConfiguration(applicationName: "intake-evaluate", maximumConnections: 2),
-                                        backgroundLogger: logger)
-            let report = try await withThrowingTaskGroup(of: Report?.self) { group in
-                group.addTask { await client.run(); return nil }
-                defer { group.cancelAll() }
+            let report = try await PostgresClient.withRunning(
+                url.clientConfiguration(applicationName: "intake-evaluate", maximumConnections: 2), backgroundLogger: logger) { client in
                 var report = Report(fixedSplit: try await Evaluation.run(corpus: rows, on: client, logger: logger))
                 if let holdout {
                     report.newHeldOut = try await Evaluation.run(training: rows, heldOut: holdout, on: client, logger: logger)

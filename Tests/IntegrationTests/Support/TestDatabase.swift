@@ -66,16 +66,8 @@ struct TestDatabase: Sendable {
     @discardableResult
     func withClient<R: Sendable>(maximumConnections: Int = 10,
                                  _ body: @Sendable (PostgresClient) async throws -> R) async throws -> R {
-        let client = PostgresClient(configuration: url.clientConfiguration(applicationName: "test", maximumConnections: maximumConnections),
-                                    backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: R?.self) { group in
-            group.addTask {
-                await client.run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await body(client)
-        }
+        try await PostgresClient.withRunning(url.clientConfiguration(applicationName: "test", maximumConnections: maximumConnections),
+                                             backgroundLogger: logger, body)
     }
 
     /// Runs `body` on a fresh database and drops it afterwards, also when `body` throws.
