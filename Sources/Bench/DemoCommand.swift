@@ -77,11 +77,8 @@ struct DemoCommand: AsyncParsableCommand {
         // Signals first, so a Ctrl-C during start-up is not lost.
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
 
-        let client = PostgresClient(configuration: url.clientConfiguration(applicationName: "hotline-demo", maximumConnections: 8),
-                                    backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { background in
-            background.addTask { await client.run() }
-            defer { background.cancelAll() }
+        try await PostgresClient.withRunning(url.clientConfiguration(applicationName: "hotline-demo", maximumConnections: 8),
+                                             backgroundLogger: logger) { client in
 
             if time.shortened { try await DemoTime.apply(time, client: client, logger: logger) }
             let sink = logFolder.appendingPathComponent("sms-sent.jsonl")

@@ -52,16 +52,16 @@ extension Bench {
                 let (measured, span) = try await steady(rate: rate, seconds: seconds, run: "lat\(rate)", texts: texts)
                 let spent = try await cpuTicks(of: workers).subtracting(before)
                 let latencies = measured.fromCommit
-                func summary(_ values: [Double]) -> String {
-                    "\(Self.ms(Self.percentile(values, 0.5))) / \(Self.ms(Self.percentile(values, 0.99))) / \(Self.ms(values.last ?? 0))"
+                func p50p99(_ values: [Double]) -> String {
+                    "\(Self.ms(Self.percentile(values, 0.5))) / \(Self.ms(Self.percentile(values, 0.99)))"
                 }
+                func summary(_ values: [Double]) -> String { "\(p50p99(values)) / \(Self.ms(values.last ?? 0))" }
                 report.add("dispatch", "submit commit → dispatched commit, p50 / p99 / max (ms), \(rate) tickets/s", summary(latencies),
                            "\(latencies.count) tickets submitted over \(String(format: "%.1f", span)) s, one per transaction, each at its own time (open loop); the server's commit timestamps of the two transactions; 1 + 1 worker processes; target p99 < 100 ms at 200/s")
                 report.add("dispatch", "submit call → dispatch event, p50 / p99 / max (ms), \(rate) tickets/s", summary(measured.fromCall),
                            "the same tickets seen from the channel: from before its submit call (so its own statement and commit count) to the dispatch event's clock time")
                 report.add("dispatch", "stages at \(rate)/s, p50 / p99 (ms): submit commit → extracted commit, extracted → dispatched commit",
-                           "\(Self.ms(Self.percentile(measured.extraction, 0.5))) / \(Self.ms(Self.percentile(measured.extraction, 0.99))), "
-                               + "\(Self.ms(Self.percentile(measured.dispatch, 0.5))) / \(Self.ms(Self.percentile(measured.dispatch, 0.99)))",
+                           "\(p50p99(measured.extraction)), \(p50p99(measured.dispatch))",
                            "where the time goes: the first is the NOTIFY, the extraction group and its commit; the second its wake-up and the dispatch group up to its commit")
                 let perTicket = { (name: String) in String(format: "%.2f", (spent[name] ?? 0) * 10 / Double(max(1, latencies.count))) }
                 report.add("dispatch", "CPU per ticket at \(rate)/s (ms): intake-extraction / auto-dispatch processes; their PostgreSQL backends; the benchmark's backends (submits, polling)",

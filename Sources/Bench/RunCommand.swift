@@ -26,16 +26,17 @@ struct RunCommand: AsyncParsableCommand {
         let sections = only.map { Set($0.split(separator: ",").map(String.init)) }
         func wanted(_ name: String) -> Bool { sections?.contains(name) ?? true }
 
+        let pgCluster = root.appendingPathComponent("ops/pg-cluster").path
         note("starting the benchmark cluster (default durability) on port \(port)")
-        _ = try await Bench.shell(root.appendingPathComponent("ops/pg-cluster").path, ["start", "bench", String(port)])
+        _ = try await Bench.shell(pgCluster, ["start", "bench", String(port)])
         let server = try DatabaseURL("postgres://postgres@127.0.0.1:\(port)/postgres?sslmode=disable")
         // The dispatch section reads each transaction's commit time (submit commit → dispatched
         // commit, as the target is defined), which the server keeps only with this on.
         if try await Bench.adminCount(server, "SELECT (current_setting('track_commit_timestamp') = 'on')::int") == 0 {
             note("turning on track_commit_timestamp (a restart)")
             try await Bench.admin(server, "ALTER SYSTEM SET track_commit_timestamp = on")
-            _ = try await Bench.shell(root.appendingPathComponent("ops/pg-cluster").path, ["stop", "bench"])
-            _ = try await Bench.shell(root.appendingPathComponent("ops/pg-cluster").path, ["start", "bench", String(port)])
+            _ = try await Bench.shell(pgCluster, ["stop", "bench"])
+            _ = try await Bench.shell(pgCluster, ["start", "bench", String(port)])
         }
         let url = server.with(database: "bench")
         try await Bench.admin(server, "DROP DATABASE IF EXISTS bench WITH (FORCE)")
@@ -43,10 +44,8 @@ struct RunCommand: AsyncParsableCommand {
         try await Migrator(directory: root.appendingPathComponent("sql"), logger: logger).migrate(url: url)
 
         var report = Report()
-        let client = PostgresClient(configuration: url.clientConfiguration(applicationName: "bench", maximumConnections: 12), backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
+        try await PostgresClient.withRunning(url.clientConfiguration(applicationName: "bench", maximumConnections: 12),
+                                             backgroundLogger: logger) { client in
             let settings = try await client.all(
                 "SELECT version(), current_setting('fsync'), current_setting('synchronous_commit'), current_setting('shared_buffers'), current_setting('track_commit_timestamp')",
                 as: (String, String, String, String, String).self, logger: logger)[0]
@@ -68,7 +67,7 @@ struct RunCommand: AsyncParsableCommand {
             if !noReferences && wanted("raw") { await bench.rawLimit(server: server, into: &report) }
         }
         print(report.render())
-        _ = try? await Bench.shell(root.appendingPathComponent("ops/pg-cluster").path, ["stop", "bench"])
+        _ = try? await Bench.shell(pgCluster, ["stop", "bench"])
     }
 }
 

@@ -14,8 +14,8 @@ public enum SignIn {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if Task.isCancelled { return "interrupted" }
-            if let ended = processes.first(where: { $0.process.poll() != nil }) {
-                return "\(ended.name) ended before it was ready (\(ended.process.poll().map { "\($0)" } ?? "?"))"
+            for (name, process) in processes {
+                if let end = process.poll() { return "\(name) ended before it was ready (\(end))" }
             }
             let signedIn = (try? await client.first("SELECT count(*)::int FROM queue.workers WHERE pid = ANY(\(pids)::int[])",
                                                     as: Int.self, logger: logger)) ?? 0
