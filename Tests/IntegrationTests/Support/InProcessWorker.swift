@@ -22,30 +22,33 @@ func withWorker<R: Sendable>(
     _ body: @Sendable (JobQueue) async throws -> R
 ) async throws -> R {
     let logger = database.logger
-    let client = PostgresClient(configuration: database.url.clientConfiguration(applicationName: options.owner, maximumConnections: options.concurrency + 6),
-                                backgroundLogger: logger)
-    let listener = listen ? WakeupListener(client: client, logger: logger) : nil
-    let runtime = WorkerRuntime(worker: worker, client: client, options: options, listener: listener, logger: logger)
-    var group: [any Service] = [client]
-    if let listener { group.append(listener) }
-    group.append(contentsOf: services(client, listener, logger))
-    group.append(runtime)
-    let serviceGroup = ServiceGroup(services: group, gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
-    let queue = JobQueue(client: client, logger: logger)
-    return try await withThrowingTaskGroup(of: R?.self) { tasks in
-        tasks.addTask {
-            try await serviceGroup.run()
-            return nil
-        }
-        do {
-            let result = try await body(queue)
-            await serviceGroup.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
-        } catch {
-            await serviceGroup.triggerGracefulShutdown()
-            try? await tasks.waitForAll()
-            throw error
+    let configuration = database.url.clientConfiguration(applicationName: options.owner, maximumConnections: options.concurrency + 6)
+    // The client runs beside the group, not in it: its run() is entered before the body's or the
+    // runtime's first query, and it outlives the group's drain (which releases jobs through it).
+    return try await PostgresClient.withRunning(configuration, backgroundLogger: logger) { client in
+        let listener = listen ? WakeupListener(client: client, logger: logger) : nil
+        let runtime = WorkerRuntime(worker: worker, client: client, options: options, listener: listener, logger: logger)
+        var group: [any Service] = []
+        if let listener { group.append(listener) }
+        group.append(contentsOf: services(client, listener, logger))
+        group.append(runtime)
+        let serviceGroup = ServiceGroup(services: group, gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+        let queue = JobQueue(client: client, logger: logger)
+        return try await withThrowingTaskGroup(of: R?.self) { tasks in
+            tasks.addTask {
+                try await serviceGroup.run()
+                return nil
+            }
+            do {
+                let result = try await body(queue)
+                await serviceGroup.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await serviceGroup.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
         }
     }
 }
