@@ -11,7 +11,7 @@ extension Bench {
     func dispatch(into report: inout Report) async throws {
         try await prepareTexts()
         let texts = try await client.first("SELECT count(*)::int FROM bench_texts", as: Int.self, logger: logger) ?? 0
-        let seconds = quick ? 4 : 10
+        let seconds = quick ? 4 : 30
         // Nothing is measured on a fresh database: a city's has history, and on an empty one the
         // planner works from empty tables' statistics and every table crosses its autovacuum and
         // autoanalyze thresholds in the first minute (a 200/s run that met that first round, 16
