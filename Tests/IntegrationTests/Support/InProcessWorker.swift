@@ -13,9 +13,9 @@ func testOptions(concurrency: Int = 4, batch: Int? = nil, lease: Duration = .sec
                    shutdownGrace: grace, owner: RuntimeOptions.makeOwner(worker: "test"))
 }
 
-/// Runs `worker` in this process (client, listener, runtime and the worker's own `services`, as
-/// `WorkerProcess.main` would, in one ServiceGroup) while `body` runs, then shuts the group down
-/// gracefully, as SIGTERM would.
+/// Runs `worker` in this process (listener, runtime and the worker's own `services` in one
+/// ServiceGroup, as `WorkerProcess.main` does, beside a running client) while `body` runs, then
+/// shuts the group down gracefully, as SIGTERM would.
 func withWorker<R: Sendable>(
     _ worker: Worker, on database: TestDatabase, options: RuntimeOptions = testOptions(), listen: Bool = true,
     services: (PostgresClient, WakeupListener?, Logger) -> [any Service] = { _, _, _ in [] },
