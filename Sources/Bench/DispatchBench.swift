@@ -49,8 +49,10 @@ extension Bench {
                 // once and then runs for days, and that start-up is not what this measures.
                 _ = try await steady(rate: rate, seconds: 1, run: "warm\(rate)", texts: texts)
                 let before = try await cpuTicks(of: workers)
+                let background = try await backgroundWork()
                 let (measured, span) = try await steady(rate: rate, seconds: seconds, run: "lat\(rate)", texts: texts)
                 let spent = try await cpuTicks(of: workers).subtracting(before)
+                let after = try await backgroundWork()
                 let latencies = measured.fromCommit
                 func p50p99(_ values: [Double]) -> String {
                     "\(Self.ms(Self.percentile(values, 0.5))) / \(Self.ms(Self.percentile(values, 0.99)))"
@@ -63,6 +65,10 @@ extension Bench {
                 report.add("dispatch", "stages at \(rate)/s, p50 / p99 (ms): submit commit → extracted commit, extracted → dispatched commit",
                            "\(p50p99(measured.extraction)), \(p50p99(measured.dispatch))",
                            "where the time goes: the first is the NOTIFY, the extraction group and its commit; the second its wake-up and the dispatch group up to its commit")
+                let slice = quick ? 1 : 5
+                report.add("dispatch", "submit commit → dispatched commit, p99 by \(slice)-second slice (ms), \(rate) tickets/s",
+                           measured.p99BySlice(seconds: slice).map { Self.ms($0) }.joined(separator: ", "),
+                           "in the order the tickets were submitted; meanwhile \(after.checkpoints - background.checkpoints) checkpoint(s), \(after.vacuums - background.vacuums) autovacuum and \(after.analyzes - background.analyzes) autoanalyze run(s) of a table")
                 let perTicket = { (name: String) in String(format: "%.2f", (spent[name] ?? 0) * 10 / Double(max(1, latencies.count))) }
                 report.add("dispatch", "CPU per ticket at \(rate)/s (ms): intake-extraction / auto-dispatch processes; their PostgreSQL backends; the benchmark's backends (submits, polling)",
                            "\(perTicket("intake-extraction")) / \(perTicket("auto-dispatch")); \(perTicket("pg intake-extraction")) / \(perTicket("pg auto-dispatch")); \(perTicket("pg bench"))",
@@ -208,7 +214,29 @@ extension Bench {
         /// The two stages, commit to commit: submit → extracted, extracted → dispatched.
         var extraction: [Double] = []
         var dispatch: [Double] = []
+        /// Submit commit → dispatched commit by the second (from the first submit's commit) the
+        /// submit committed in: whether the tail is spread over the run or comes in bursts.
+        var bySecond: [Int: [Double]] = [:]
         mutating func sort() { fromCommit.sort(); fromCall.sort(); extraction.sort(); dispatch.sort() }
+
+        /// p99 of each `slice`-second part of the run, in order.
+        func p99BySlice(seconds slice: Int) -> [Double] {
+            let last = bySecond.keys.max() ?? -1
+            return stride(from: 0, through: last, by: slice).map { start in
+                Bench.percentile((start..<(start + slice)).flatMap { bySecond[$0] ?? [] }.sorted(), 0.99)
+            }
+        }
+    }
+
+    /// What the database did in the background (checkpoints, autovacuum and autoanalyze runs), to
+    /// set beside a latency window: on 2 cores either can put a burst into the tail.
+    private func backgroundWork() async throws -> (checkpoints: Int, vacuums: Int, analyzes: Int) {
+        let row = try await client.first("""
+            SELECT (SELECT (checkpoints_timed + checkpoints_req)::int FROM pg_stat_bgwriter),
+                   (SELECT coalesce(sum(autovacuum_count), 0)::int FROM pg_stat_all_tables),
+                   (SELECT coalesce(sum(autoanalyze_count), 0)::int FROM pg_stat_all_tables)
+            """, as: (Int, Int, Int).self, logger: logger)
+        return (row?.0 ?? 0, row?.1 ?? 0, row?.2 ?? 0)
     }
 
     /// One ticket per transaction at `rate`/s; latency from each submit's commit to its
@@ -255,12 +283,15 @@ extension Bench {
             HAVING min(e.at) FILTER (WHERE e.event IN ('dispatched', 'awaiting_dispatcher', 'merged')) IS NOT NULL
             """, as: (Int64, Date, Date?, Date?, Date?).self, logger: logger)
         var latencies = Latencies()
+        let firstCommit = placed.compactMap(\.2).min()
         for (ticket, placedAt, submitCommit, extractedCommit, placedCommit) in placed {
             guard let sent = committed[ticket] else { continue }
             guard let submitCommit, let placedCommit else {
                 throw BenchError("no commit timestamp for ticket \(ticket): is track_commit_timestamp on?")
             }
-            latencies.fromCommit.append(max(0, placedCommit.timeIntervalSince(submitCommit) * 1000))
+            let latency = max(0, placedCommit.timeIntervalSince(submitCommit) * 1000)
+            latencies.fromCommit.append(latency)
+            if let firstCommit { latencies.bySecond[Int(submitCommit.timeIntervalSince(firstCommit)), default: []].append(latency) }
             latencies.fromCall.append(max(0, placedAt.timeIntervalSince(sent) * 1000))
             if let extractedCommit {
                 latencies.extraction.append(max(0, extractedCommit.timeIntervalSince(submitCommit) * 1000))
