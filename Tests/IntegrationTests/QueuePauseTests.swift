@@ -76,7 +76,7 @@ struct QueuePauseTests {
                 try await JobQueue(client: client, logger: db.logger).pause(queue: "wq", by: "ops", reason: "test")
             }
             try await Admin.withConnection(on: db.url) { listener in
-                try await listener.listen(on: "queue_jobs") { notifications in
+                try await listener.listen(on: WakeupListener.channel(for: "wq")) { notifications in
                     try await db.withClient { client async throws in
                         _ = try await JobQueue(client: client, logger: db.logger).resume(queue: "wq", by: "ops")
                     }

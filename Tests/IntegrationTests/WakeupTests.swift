@@ -15,7 +15,9 @@ struct WakeupTests {
     @Test func aDeferringTransactionNotifiesOnlyWhenItsWakeupsAreSent() async throws {
         try await TestDatabase.with { db in
             try await db.withClient { client async throws in
-                let received = try await Self.listening(on: db, until: "after-send") {
+                // Notifications reach a session in commit order, across its channels; each
+                // sequence below keeps the order of its own channel, so the markers go on later's.
+                let received = try await Self.listening(on: db, to: ["plain", "later", "other"], until: "after-send") {
                     // Outside a job transaction an enqueue notifies at its commit, as before.
                     try await JobQueue(client: client, logger: db.logger).enqueue(try NewJob(queue: "plain", NoteJob(text: "x")))
                     let deferred = try await client.transaction(logger: db.logger) { connection in
@@ -26,12 +28,14 @@ struct WakeupTests {
                         return try await connection.first("SELECT queue.deferred_wakeups()", as: [String].self, logger: db.logger) ?? []
                     }
                     #expect(deferred == ["later", "other"], "each queue once, in the order raised")
-                    try await client.execute("SELECT pg_notify('queue_jobs', 'marker')", logger: db.logger)
+                    try await client.execute("SELECT pg_notify(queue.wake_channel('later'), 'marker')", logger: db.logger)
                     let sent = try await client.first("SELECT queue.send_wakeups(\(deferred))", as: Int.self, logger: db.logger)
                     #expect(sent == 2)
-                    try await client.execute("SELECT pg_notify('queue_jobs', 'after-send')", logger: db.logger)
+                    try await client.execute("SELECT pg_notify(queue.wake_channel('later'), 'after-send')", logger: db.logger)
                 }
-                #expect(received == ["plain", "marker", "later", "other", "after-send"])
+                #expect(received["plain"] == ["plain"])
+                #expect(received["later"] == ["marker", "later", "after-send"], "the deferred wake-up only after the marker sent after its commit")
+                #expect(received["other"] == ["other"])
                 // The deferral ended with its transaction.
                 let after = try await client.first("SELECT queue.deferred_wakeups()", as: [String].self, logger: db.logger)
                 #expect(after == [])
@@ -109,37 +113,84 @@ struct WakeupTests {
         }
     }
 
-    /// Collects the payloads of `queue_jobs` notifications from `body`'s start until `last`.
-    private static func listening(on db: TestDatabase, until last: String,
-                                  _ body: @escaping @Sendable () async throws -> Void) async throws -> [String] {
+    /// Collects the payloads each of `targets`' wake-up channels receives from `body`'s start
+    /// until one of them receives `last`, by target.
+    private static func listening(on db: TestDatabase, to targets: [String], until last: String,
+                                  _ body: @escaping @Sendable () async throws -> Void) async throws -> [String: [String]] {
+        let received = Received()
         try await Admin.withConnection(on: db.url) { connection in
-            try await connection.listen(on: "queue_jobs") { notifications in
-                try await withThrowingTaskGroup(of: [String]?.self) { group in
-                    group.addTask {
-                        var payloads: [String] = []
-                        for try await notification in notifications {
-                            payloads.append(notification.payload)
-                            if notification.payload == last { return payloads }
+            try await connection.listen(on: targets.map(WakeupListener.channel(for:))[...]) { sequences in
+                try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for (target, notifications) in zip(targets, sequences) {
+                        group.addTask {
+                            for try await notification in notifications {
+                                received.payloads.withLock { $0[target, default: []].append(notification.payload) }
+                                if notification.payload == last { return true }
+                            }
+                            return false
                         }
-                        return payloads
                     }
                     group.addTask {
                         try await body()
-                        return nil
+                        return false
                     }
                     group.addTask {
                         try await Task.sleep(for: .seconds(60))
                         throw TestSetupError(description: "no notification \(last) within 60 s")
                     }
-                    var result: [String] = []
-                    while let next = try await group.next() {
-                        if let payloads = next {
-                            result = payloads
-                            break
-                        }
-                    }
+                    while let done = try await group.next(), !done {}
                     group.cancelAll()
-                    return result
+                }
+            }
+        }
+        return received.payloads.withLock { $0 }
+    }
+
+    private final class Received: Sendable {
+        let payloads = Mutex<[String: [String]]>([:])
+    }
+
+    /// Each queue (or watched table) has a channel of its own, named alike in SQL and Swift; a
+    /// name too long for a channel goes by its MD5.
+    @Test func everyQueueHasAChannelOfItsOwn() async throws {
+        try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                let names = ["intake-extraction", "hotline.sms_outbox", "q", String(repeating: "a", count: 52),
+                             String(repeating: "b", count: 53), "队列" + String(repeating: "c", count: 60)]
+                for name in names {
+                    let sql = try await client.first("SELECT queue.wake_channel(\(name))", as: String.self, logger: db.logger)
+                    #expect(sql == WakeupListener.channel(for: name), "\(name)")
+                    #expect((sql ?? "").utf8.count <= 63, "fits a channel name: \(name)")
+                }
+                #expect(WakeupListener.channel(for: "intake-extraction") == "queue_jobs.intake-extraction")
+                #expect(Set(names.map(WakeupListener.channel(for:))).count == names.count)
+            }
+        }
+    }
+
+    /// A process's listener wakes its subscribers for their own queues only, and a subscription
+    /// made while it listens is picked up (the session starts again with the new channel).
+    @Test func theListenerWakesOnlyForItsOwnChannels() async throws {
+        try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                let listener = WakeupListener(client: client, logger: db.logger)
+                let mine = WakeSignal()
+                listener.subscribe(queue: "mine", signal: mine)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await listener.run() }
+                    defer { group.cancelAll() }
+                    // The catch-up wake comes once every channel is listened on.
+                    #expect(await mine.wait(timeout: .seconds(30)), "the catch-up wake after LISTEN")
+                    try await client.execute("SELECT queue.wake('someone-else')", logger: db.logger)
+                    #expect(await mine.wait(timeout: .seconds(1)) == false, "another queue's wake-up does not reach this process")
+                    try await client.execute("SELECT queue.wake('mine')", logger: db.logger)
+                    #expect(await mine.wait(timeout: .seconds(30)), "its own does")
+
+                    let later = WakeSignal()
+                    listener.subscribe(queue: "later", signal: later)
+                    #expect(await later.wait(timeout: .seconds(30)), "the catch-up wake of the new session")
+                    try await client.execute("SELECT queue.wake('later')", logger: db.logger)
+                    #expect(await later.wait(timeout: .seconds(30)), "the new subscription's own wake-up")
                 }
             }
         }
