@@ -12,7 +12,9 @@
 --
 -- Now a wake-up for X goes to the channel queue.wake_channel(X), 'queue_jobs.' || X (or, for a
 -- name too long for a channel, 'queue_jobs.' || md5(X)), with X still the payload, and a
--- process listens only on its own queues' and tables' channels. PostgreSQL 15 still signals
+-- process listens only on its own queues' and tables' channels. Only queue.wake and
+-- queue.send_wakeups notify; the functions that called pg_notify themselves now call
+-- queue.wake (so inside a worker's deferring transaction theirs are sent after the commit too). PostgreSQL 15 still signals
 -- every listening backend of the database (it filters by channel when the backend reads the
 -- notification queue), but nothing reaches a process that does not listen.
 
@@ -89,7 +91,7 @@ BEGIN
         SELECT r.queue FROM released r
     LOOP
         v_count := v_count + 1;
-        PERFORM pg_notify(queue.wake_channel(q), q);
+        PERFORM queue.wake(q);
     END LOOP;
     RETURN v_count;
 END
@@ -107,7 +109,7 @@ BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
     FOR r IN SELECT * FROM queue.reap_expired_leases(p_limit) LOOP
         IF r.reaped > r.dead THEN
-            PERFORM pg_notify(queue.wake_channel(r.queue), r.queue);
+            PERFORM queue.wake(r.queue);
         END IF;
         queue := r.queue; reaped := r.reaped; dead := r.dead;
         RETURN NEXT;
@@ -128,7 +130,7 @@ BEGIN
      WHERE j.queue = p_queue AND j.status = 'dead' AND (p_ids IS NULL OR j.id = ANY (p_ids));
     GET DIAGNOSTICS v_count = ROW_COUNT;
     IF v_count > 0 THEN
-        PERFORM pg_notify(queue.wake_channel(p_queue), p_queue);
+        PERFORM queue.wake(p_queue);
     END IF;
     RETURN v_count;
 END
@@ -154,7 +156,7 @@ BEGIN
      WHERE q.name = p_queue AND q.paused
     RETURNING true INTO v_changed;
     -- Wake the queue's idle workers (on commit); they would otherwise wait for their backstop poll.
-    PERFORM pg_notify(queue.wake_channel(p_queue), p_queue);
+    PERFORM queue.wake(p_queue);
     RETURN coalesce(v_changed, false);
 END
 $function$;
@@ -172,7 +174,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'HL105', MESSAGE = format('message %s is not unknown or failed', p_id);
     END IF;
-    PERFORM pg_notify(queue.wake_channel('hotline.sms_outbox'), 'hotline.sms_outbox');
+    PERFORM queue.wake('hotline.sms_outbox');
 END
 $function$;
 
@@ -210,6 +212,6 @@ BEGIN
     PERFORM hotline.append_event(p_ticket_id, 'unit', p_unit, 'resumed',
                                  jsonb_build_object('by', p_actor, 'paused_for', now() - (r.t).paused_at, 'timers', v_moved));
     -- A resumed timer may now be due before the worker's next look.
-    PERFORM pg_notify(queue.wake_channel('hotline.sla_timers'), 'hotline.sla_timers');
+    PERFORM queue.wake('hotline.sla_timers');
 END
 $function$;
