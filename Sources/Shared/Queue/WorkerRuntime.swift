@@ -83,6 +83,7 @@ public struct WorkerRuntime: Service {
     private let health: HealthState
     private let logger: Logger
     private let metrics: JobMetrics
+    private let wake = WakeSignal()
 
     public init(worker: Worker, client: PostgresClient, options: RuntimeOptions, listener: WakeupListener?,
                 health: HealthState = HealthState(), logger: Logger) {
@@ -95,12 +96,13 @@ public struct WorkerRuntime: Service {
         self.health = health
         self.logger = logger
         self.metrics = JobMetrics(queue: worker.queue, kinds: worker.kinds)
+        // Subscribed here, before the listener runs, so its first session already listens on
+        // this queue's channel instead of starting again once the runtime subscribes.
+        listener?.subscribe(queue: worker.queue, signal: wake)
     }
 
     public func run() async throws {
         let state = RuntimeState()
-        let wake = WakeSignal()
-        listener?.subscribe(queue: worker.queue, signal: wake)
         if let warmUp = worker.warmUp {
             guard await self.warmUp(warmUp) else {
                 health.set(.stopped)

@@ -18,7 +18,8 @@ public final class DatabaseLoop: Service, Sendable {
     private let wake: WakeSignal
     private let step: Step
 
-    /// Subscribes to `wakeOn` (a NOTIFY payload on the queue channel) when a listener is given.
+    /// Subscribes to `wakeOn` (a queue or table name; its wake-ups come on its own channel) when a
+    /// listener is given.
     public init(name: String, client: PostgresClient, listener: WakeupListener?, wakeOn: String? = nil,
                 health: HealthState? = nil, logger: Logger, step: @escaping Step) {
         self.name = name
