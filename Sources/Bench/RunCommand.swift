@@ -226,7 +226,8 @@ struct Bench: Sendable {
             var times: [Double] = []
             for _ in 0..<rounds {
                 let start = ContinuousClock.now
-                let claimed = try await queue.claim(queue: "claimtime", owner: owner, limit: 10, lease: .seconds(30))
+                // The workers' claim statement (`queue.claim_next`, with its look-ahead).
+                let claimed = try await queue.claimAndLookAhead(queue: "claimtime", owner: owner, limit: 10, lease: .seconds(30)).jobs
                 times.append((ContinuousClock.now - start).seconds * 1000)
                 _ = try await queue.complete(owner: owner, ids: claimed.map(\.id))
             }

@@ -282,6 +282,45 @@ struct QueueEngineTests {
         }
     }
 
+    /// The workers' one claim statement: the look-ahead comes with the jobs, or alone; due delayed
+    /// jobs are promoted and claimed, later ones are not; a paused queue gives neither.
+    @Test func theClaimReportsTheNextScheduledJobWithItsJobsOrAlone() async throws {
+        try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                let queue = JobQueue(client: client, logger: db.logger)
+                let empty = try await queue.claimAndLookAhead(queue: "la", owner: "w", limit: 5, lease: .seconds(30))
+                #expect(empty.jobs.isEmpty && empty.nextScheduledIn == nil)
+
+                try await queue.enqueue([try NewJob(queue: "la", Note(text: "now")),
+                                         try NewJob(queue: "la", Note(text: "in an hour"), options: JobOptions(delay: .seconds(3600)))])
+                let first = try await queue.claimAndLookAhead(queue: "la", owner: "w", limit: 5, lease: .seconds(30))
+                #expect(first.jobs.map(\.payloadJSON) == [#"{"text": "now"}"#])
+                let next = try #require(first.nextScheduledIn)
+                #expect(next > 3500 && next <= 3600, "the hour-later job, \(next) s away")
+
+                let alone = try await queue.claimAndLookAhead(queue: "la", owner: "w", limit: 5, lease: .seconds(30))
+                #expect(alone.jobs.isEmpty, "the later job is not promoted early")
+                #expect((alone.nextScheduledIn ?? 0) > 3500)
+
+                // Due now: promoted and claimed by the same statement.
+                try await client.execute("UPDATE queue.jobs SET run_at = now() - interval '1 second' WHERE queue = 'la' AND status = 'scheduled'",
+                                         logger: db.logger)
+                let due = try await queue.claimAndLookAhead(queue: "la", owner: "w", limit: 5, lease: .seconds(30))
+                #expect(due.jobs.map(\.payloadJSON) == [#"{"text": "in an hour"}"#])
+                #expect(due.jobs.first?.attempt == 1)
+
+                try await queue.enqueue([try NewJob(queue: "la", Note(text: "paused")),
+                                         try NewJob(queue: "la", Note(text: "later"), options: JobOptions(delay: .seconds(60)))])
+                #expect(try await queue.pause(queue: "la", by: "ops", reason: "test"))
+                let paused = try await queue.claimAndLookAhead(queue: "la", owner: "w", limit: 5, lease: .seconds(30))
+                #expect(paused.jobs.isEmpty && paused.nextScheduledIn == nil, "a paused queue has nothing to claim or wake up for")
+                // queue.claim: the same jobs without the look-ahead.
+                #expect(try await queue.resume(queue: "la", by: "ops"))
+                #expect(try await queue.claim(queue: "la", owner: "w", limit: 5, lease: .seconds(30)).map(\.payloadJSON) == [#"{"text": "paused"}"#])
+            }
+        }
+    }
+
     @Test func handlerTransactionCommitsWorkAndCompletionTogether() async throws {
         try await TestDatabase.with { db in
             try await db.withClient { client in

@@ -191,14 +191,12 @@ public struct JobQueue: Sendable {
 
     /// `claim`, and in the same round trip the seconds until the earliest scheduled job of
     /// `queue` is due (as `secondsUntilNextScheduled`, read just before the claim): what a
-    /// worker's claim loop needs each time it looks, in one statement instead of two.
+    /// worker's claim loop needs each time it looks, in one statement (`queue.claim_next`).
     public func claimAndLookAhead(queue: String, owner: String, limit: Int, lease: Duration) async throws
         -> (jobs: [ClaimedJob], nextScheduledIn: Double?) {
         let rows = try await client.all("""
-            SELECT c.id, c.kind, c.payload, c.attempt, c.max_attempts, c.priority,
-                   extract(epoch FROM now() - c.run_at)::float8, n.next
-              FROM (SELECT extract(epoch FROM queue.next_run_at(\(queue)) - clock_timestamp())::float8 AS next) n
-              LEFT JOIN LATERAL queue.claim(\(queue), \(owner), \(limit)::int, \(lease.seconds)) c ON true
+            SELECT id, kind, payload, attempt, max_attempts, priority, extract(epoch FROM now() - run_at)::float8, next_scheduled_in
+              FROM queue.claim_next(\(queue), \(owner), \(limit)::int, \(lease.seconds))
             """, as: (Int64?, String?, String?, Int?, Int?, Int16?, Double?, Double?).self, logger: logger)
         let jobs = rows.compactMap { row -> ClaimedJob? in
             guard let id = row.0, let kind = row.1, let payload = row.2, let attempt = row.3, let maxAttempts = row.4,
