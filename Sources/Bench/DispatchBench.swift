@@ -70,9 +70,9 @@ extension Bench {
                            measured.p99BySlice(seconds: slice).map { Self.ms($0) }.joined(separator: ", "),
                            "in the order the tickets were submitted; meanwhile \(after.checkpoints - background.checkpoints) checkpoint(s), \(after.vacuums - background.vacuums) autovacuum and \(after.analyzes - background.analyzes) autoanalyze run(s) of a table")
                 let perTicket = { (name: String) in String(format: "%.2f", (spent[name] ?? 0) * 10 / Double(max(1, latencies.count))) }
-                report.add("dispatch", "CPU per ticket at \(rate)/s (ms): intake-extraction / auto-dispatch processes; their PostgreSQL backends; the benchmark's backends (submits, polling)",
-                           "\(perTicket("intake-extraction")) / \(perTicket("auto-dispatch")); \(perTicket("pg intake-extraction")) / \(perTicket("pg auto-dispatch")); \(perTicket("pg bench"))",
-                           "user + system time from /proc over the run and its drain; 2 cores have 10 ms per ticket at 200/s, 40 at 50/s")
+                report.add("dispatch", "CPU per ticket at \(rate)/s (ms): intake-extraction / auto-dispatch processes; their PostgreSQL backends; the benchmark's backends (submits, polling) / its own process",
+                           "\(perTicket("intake-extraction")) / \(perTicket("auto-dispatch")); \(perTicket("pg intake-extraction")) / \(perTicket("pg auto-dispatch")); \(perTicket("pg bench")) / \(perTicket("this process"))",
+                           "user + system time from /proc over the run and its drain; 2 cores have 10 ms per ticket at 200/s, 40 at 50/s; the machine was \(Int(((spent["machine busy"] ?? 0) / max(1, spent["machine"] ?? 0) * 100).rounded())) % busy meanwhile")
             }
         }
         for (measure, value, notes) in sustained { report.add("dispatch", measure, value, notes) }
@@ -93,6 +93,16 @@ extension Bench {
               FROM pg_stat_activity a WHERE a.backend_type = 'client backend'
             """, as: (String, String).self, logger: logger)
         for (application, stat) in backends { ticks.add("pg " + application, Self.cpuTicks(stat: stat) ?? 0) }
+        // The load generator shares the 2 cores, and the machine's busy and total ticks show
+        // whether the window ran saturated (then the tail follows whatever else runs).
+        ticks.add("this process", Self.cpuTicks(stat: (try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8)) ?? "") ?? 0)
+        let machine = ((try? String(contentsOfFile: "/proc/stat", encoding: .utf8)) ?? "").split(separator: "\n").first?
+            .split(separator: " ").dropFirst().compactMap { Double($0) } ?? []
+        if machine.count >= 8 {
+            // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+            ticks.add("machine", machine[0..<8].reduce(0, +))
+            ticks.add("machine busy", machine[0..<8].reduce(0, +) - machine[3] - machine[4])
+        }
         return ticks
     }
 
