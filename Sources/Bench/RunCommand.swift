@@ -226,8 +226,7 @@ struct Bench: Sendable {
             var times: [Double] = []
             for _ in 0..<rounds {
                 let start = ContinuousClock.now
-                // The workers' claim statement (`queue.claim_next`, with its look-ahead).
-                let claimed = try await queue.claimAndLookAhead(queue: "claimtime", owner: owner, limit: 10, lease: .seconds(30)).jobs
+                let claimed = try await queue.claim(queue: "claimtime", owner: owner, limit: 10, lease: .seconds(30))
                 times.append((ContinuousClock.now - start).seconds * 1000)
                 _ = try await queue.complete(owner: owner, ids: claimed.map(\.id))
             }

@@ -95,16 +95,10 @@ public struct JobQueue: Sendable {
 
     // MARK: the worker's side
 
-    /// Claims up to `limit` runnable jobs of `queue` for `owner`, leased for `lease`.
+    /// Claims up to `limit` runnable jobs of `queue` for `owner`, leased for `lease` (the workers'
+    /// claim without its look-ahead).
     public func claim(queue: String, owner: String, limit: Int, lease: Duration) async throws -> [ClaimedJob] {
-        let rows = try await client.all("""
-            SELECT id, kind, payload, attempt, max_attempts, priority, extract(epoch FROM now() - run_at)::float8
-              FROM queue.claim(\(queue), \(owner), \(limit)::int, \(lease.seconds))
-            """, as: (Int64, String, String, Int, Int, Int16, Double).self, logger: logger)
-        return rows.map {
-            ClaimedJob(id: JobID($0.0), queue: queue, kind: $0.1, payloadJSON: $0.2, attempt: $0.3,
-                       maxAttempts: $0.4, priority: $0.5, waitedSeconds: $0.6)
-        }.sorted { ($0.priority, $0.id) < ($1.priority, $1.id) }
+        try await claimAndLookAhead(queue: queue, owner: owner, limit: limit, lease: lease).jobs
     }
 
     /// Completes jobs `owner` holds; returns those completed (a missing id was no longer held).
@@ -189,9 +183,10 @@ public struct JobQueue: Sendable {
         return Set(rows.map(JobID.init))
     }
 
-    /// `claim`, and in the same round trip the seconds until the earliest scheduled job of
-    /// `queue` is due (as `secondsUntilNextScheduled`, read just before the claim): what a
-    /// worker's claim loop needs each time it looks, in one statement (`queue.claim_next`).
+    /// Claims up to `limit` runnable jobs of `queue` for `owner`, leased for `lease`, and in the
+    /// same round trip gives the seconds until the earliest scheduled job of `queue` is due (as
+    /// `secondsUntilNextScheduled`, read just before the claim): what a worker's claim loop needs
+    /// each time it looks, in one statement (`queue.claim_next`).
     public func claimAndLookAhead(queue: String, owner: String, limit: Int, lease: Duration) async throws
         -> (jobs: [ClaimedJob], nextScheduledIn: Double?) {
         let rows = try await client.all("""
