@@ -132,7 +132,7 @@ extension Bench {
     func databaseCPU(into report: inout Report) async throws {
         let count = quick ? 1_000 : 3_000
         let logger = self.logger
-        let micros: [(String, Double)] = try await client.withConnection { connection in
+        let micros: (stages: [(String, Double)], functions: [(String, Int, Double)]) = try await client.withConnection { connection in
             func cpuMilliseconds() async throws -> Double {
                 let stat = try await connection.first("SELECT pg_read_file('/proc/self/stat')", as: String.self, logger: logger) ?? ""
                 guard let ticks = Self.cpuTicks(stat: stat) else {
@@ -167,17 +167,33 @@ extension Bench {
                      WHERE t.status = 'extracted'
                     """),
             ]
+            // One transaction, so the functions' own counters (pg_stat_xact_user_functions) cover
+            // exactly the three stages; each stage is one statement either way.
+            try await connection.execute("BEGIN", logger: logger)
+            try await connection.execute("SET LOCAL track_functions = 'all'", logger: logger)
             var result: [(String, Double)] = []
             for (name, sql) in stages {
                 let before = try await cpuMilliseconds()
                 try await connection.execute(PostgresQuery(unsafeSQL: sql), logger: logger)
                 result.append((name, (try await cpuMilliseconds() - before) * 1000 / Double(count)))
             }
-            return result
+            let functions = try await connection.all("""
+                SELECT schemaname || '.' || funcname, calls, self_time FROM pg_stat_xact_user_functions
+                 ORDER BY self_time DESC LIMIT 10
+                """, as: (String, Int, Double).self, logger: logger)
+            try await connection.execute("COMMIT", logger: logger)
+            return (result, functions)
         }
-        report.add("dispatch", "database CPU per ticket (µs): " + micros.map(\.0).joined(separator: " / "),
-                   micros.map { String(format: "%.0f", $0.1) }.joined(separator: " / "),
+        report.add("dispatch", "database CPU per ticket (µs): " + micros.stages.map(\.0).joined(separator: " / "),
+                   micros.stages.map { String(format: "%.0f", $0.1) }.joined(separator: " / "),
                    "\(count.formatted()) copies of dispatched tickets, the workers' decisions replayed in SQL on one backend; clock ticks of 10 ms")
+        // Where that time goes: each function's own time, without the functions it calls (a
+        // statement's foreign-key and CHECK work counts to the function that ran it).
+        report.add("dispatch", "the same replay by function: own time per ticket (µs), calls per ticket in brackets",
+                   micros.functions.map { name, calls, selfTime in
+                       "\(name) \(String(format: "%.0f", selfTime * 1000 / Double(count))) (\(String(format: "%.1f", Double(calls) / Double(count))))"
+                   }.joined(separator: ", "),
+                   "`pg_stat_xact_user_functions` with `track_functions = all` in the replay's one transaction; wall time on one backend, close to its CPU time when the machine is otherwise idle")
     }
 
     /// The corpus as training data and as the texts tickets are made of.
