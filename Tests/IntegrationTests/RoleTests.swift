@@ -103,6 +103,40 @@ struct RoleTests {
         }
     }
 
+    /// Every function that may read or write a table runs as its owner with a fixed search_path
+    /// (sql/0016); the IMMUTABLE helpers, which read none, run as their caller so that PostgreSQL
+    /// can inline the SQL ones (sql/0028), and all stay closed to PUBLIC.
+    @Test func onlyPureHelpersRunAsTheirCaller() async throws {
+        try await TestDatabase.with { db in
+            try await db.withClient { client async throws in
+                let functions = try await client.all("""
+                    SELECT p.oid::regprocedure::text, p.provolatile = 'i', p.prosecdef,
+                           coalesce('search_path=hotline, queue, pg_catalog, pg_temp' = ANY (p.proconfig), false),
+                           has_function_privilege('public', p.oid, 'EXECUTE')
+                      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                     WHERE n.nspname IN ('hotline', 'queue') AND p.prokind = 'f'
+                    """, as: (String, Bool, Bool, Bool, Bool).self, logger: db.logger)
+                #expect(functions.count > 100)
+                let pure = functions.filter(\.1)
+                #expect(pure.map(\.0).contains("queue.wake_channel(text)"))
+                #expect(pure.map(\.0).contains("hotline.normalize_phone(text)"))
+                for (name, immutable, definer, fixedPath, publicExecute) in functions {
+                    #expect(definer == !immutable && fixedPath == !immutable, "\(name): definer \(definer), fixed search_path \(fixedPath)")
+                    #expect(!publicExecute, "\(name) is open to PUBLIC")
+                }
+                // Inlined: the plan computes the channel name itself instead of calling the function.
+                let plan = try await client.all("EXPLAIN (VERBOSE, COSTS OFF) SELECT queue.wake_channel(q.name) FROM queue.queues q",
+                                                as: String.self, logger: db.logger).joined(separator: "\n")
+                #expect(plan.contains("md5") && !plan.contains("wake_channel"), "\(plan)")
+                let names = try await client.first("SELECT queue.wake_channel('hotline.sms_outbox'), queue.wake_channel(repeat('x', 60)), queue.wake_channel(NULL)",
+                                                   as: (String, String, String?).self, logger: db.logger)
+                #expect(names?.0 == "queue_jobs.hotline.sms_outbox")
+                #expect(names?.1 == "queue_jobs." + "1198000c11968f9368e02d6da57ec147")
+                #expect(names?.2 == nil)
+            }
+        }
+    }
+
     /// Binds a login to unit codes (hotline.unit_accounts), as a deployment does.
     static func bind(_ user: String, to units: [String], on db: TestDatabase) async throws {
         try await db.withClient { client async throws in

@@ -22,6 +22,7 @@ struct SQLInjectionGuardTests {
     /// Dynamic statements that may use `%s`, and why it is safe there.
     static let percentSAllowed: [String: String] = [
         "ALTER FUNCTION %s SECURITY DEFINER": "the argument is a regprocedure from pg_proc, which prints quoted",
+        "ALTER FUNCTION %s SECURITY INVOKER": "the argument is a regprocedure from pg_proc, which prints quoted",
     ]
 
     @Test func swiftCodeSendsValuesAsBindParameters() throws {
