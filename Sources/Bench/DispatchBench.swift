@@ -44,10 +44,12 @@ extension Bench {
         try await client.execute("VACUUM ANALYZE", logger: logger)
         for rate in [50, 200] {
             try await withFleet(processes: 1, run: "lat\(rate)", phoneBase: rate * 1000) { workers in
-                // A second at the phase's rate first, so each worker's pool has opened the
-                // connections the rate needs and compiled its functions there: a worker starts
-                // once and then runs for days, and that start-up is not what this measures.
-                _ = try await steady(rate: rate, seconds: 1, run: "warm\(rate)", texts: texts)
+                // Five seconds at the phase's rate first, so each pool (the workers' and the
+                // submitters') has opened the connections the rate needs and compiled its
+                // functions there: a worker starts once and then runs for days, and that start-up
+                // is not what this measures. After one second the benchmark's own pool was still
+                // opening connections, and the first 5-second slice's p99 was 2-4 times the others'.
+                _ = try await steady(rate: rate, seconds: 5, run: "warm\(rate)", texts: texts)
                 let before = try await cpuTicks(of: workers)
                 let background = try await backgroundWork()
                 let (measured, span) = try await steady(rate: rate, seconds: seconds, run: "lat\(rate)", texts: texts)
