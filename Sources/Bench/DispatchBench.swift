@@ -47,8 +47,9 @@ extension Bench {
                 // Five seconds at the phase's rate first, so each pool (the workers' and the
                 // submitters') has opened the connections the rate needs and compiled its
                 // functions there: a worker starts once and then runs for days, and that start-up
-                // is not what this measures. After one second the benchmark's own pool was still
-                // opening connections, and the first 5-second slice's p99 was 2-4 times the others'.
+                // is not what this measures. With one second the benchmark's own pool opened its
+                // connections at the end of it, their first calls fell into the measured window,
+                // and the first 5-second slice's p99 was 2-4 times the others'.
                 _ = try await steady(rate: rate, seconds: 5, run: "warm\(rate)", texts: texts)
                 let before = try await cpuTicks(of: workers)
                 let background = try await backgroundWork()
