@@ -135,7 +135,9 @@ extension Bench {
     func databaseCPU(into report: inout Report) async throws {
         let count = quick ? 1_000 : 3_000
         let logger = self.logger
-        let micros: (stages: [(String, Double)], functions: [(String, Int, Double)]) = try await client.withConnection { connection in
+        // One transaction (rolled back if a stage fails), so the functions' own counters
+        // (pg_stat_xact_user_functions) cover exactly the replay.
+        let micros: (stages: [(String, Double)], functions: [(String, Int, Double)]) = try await client.transaction(logger: logger) { connection in
             func cpuMilliseconds() async throws -> Double {
                 let stat = try await connection.first("SELECT pg_read_file('/proc/self/stat')", as: String.self, logger: logger) ?? ""
                 guard let ticks = Self.cpuTicks(stat: stat) else {
@@ -170,9 +172,6 @@ extension Bench {
                      WHERE t.status = 'extracted'
                     """),
             ]
-            // One transaction, so the functions' own counters (pg_stat_xact_user_functions) cover
-            // exactly the three stages; each stage is one statement either way.
-            try await connection.execute("BEGIN", logger: logger)
             try await connection.execute("SET LOCAL track_functions = 'all'", logger: logger)
             var result: [(String, Double)] = []
             for (name, sql) in stages {
@@ -184,7 +183,6 @@ extension Bench {
                 SELECT schemaname || '.' || funcname, calls, self_time FROM pg_stat_xact_user_functions
                  ORDER BY self_time DESC LIMIT 10
                 """, as: (String, Int, Double).self, logger: logger)
-            try await connection.execute("COMMIT", logger: logger)
             return (result, functions)
         }
         report.add("dispatch", "database CPU per ticket (µs): " + micros.stages.map(\.0).joined(separator: " / "),
