@@ -42,7 +42,7 @@ extension Bench {
             }
         }
         try await client.execute("VACUUM ANALYZE", logger: logger)
-        for rate in [50, 200] {
+        for rate in dispatchRates {
             try await withFleet(processes: 1, run: "lat\(rate)", phoneBase: rate * 1000) { workers in
                 // Five seconds at the phase's rate first, so each pool (the workers' and the
                 // submitters') has opened the connections the rate needs and compiled its
@@ -72,10 +72,11 @@ extension Bench {
                 report.add("dispatch", "submit commit → dispatched commit, p99 by \(slice)-second slice (ms), \(rate) tickets/s",
                            measured.p99BySlice(seconds: slice).map { Self.ms($0) }.joined(separator: ", "),
                            "in the order the tickets were submitted; meanwhile \(after.checkpoints - background.checkpoints) checkpoint(s), \(after.vacuums - background.vacuums) autovacuum and \(after.analyzes - background.analyzes) autoanalyze run(s) of a table")
+                let cores = ProcessInfo.processInfo.activeProcessorCount
                 let perTicket = { (name: String) in String(format: "%.2f", (spent[name] ?? 0) * 10 / Double(max(1, latencies.count))) }
                 report.add("dispatch", "CPU per ticket at \(rate)/s (ms): intake-extraction / auto-dispatch processes; their PostgreSQL backends; the benchmark's backends (submits, polling) / its own process",
                            "\(perTicket("intake-extraction")) / \(perTicket("auto-dispatch")); \(perTicket("pg intake-extraction")) / \(perTicket("pg auto-dispatch")); \(perTicket("pg bench")) / \(perTicket("this process"))",
-                           "user + system time from /proc over the run and its drain; 2 cores have 10 ms per ticket at 200/s, 40 at 50/s; the machine was \(Int(((spent["machine busy"] ?? 0) / max(1, spent["machine"] ?? 0) * 100).rounded())) % busy meanwhile")
+                           "user + system time from /proc over the run and its drain; \(cores) cores have \(String(format: "%.1f", Double(cores) * 1000 / Double(rate))) ms per ticket at \(rate)/s; the machine was \(Int(((spent["machine busy"] ?? 0) / max(1, spent["machine"] ?? 0) * 100).rounded())) % busy meanwhile")
             }
         }
         for (measure, value, notes) in sustained { report.add("dispatch", measure, value, notes) }

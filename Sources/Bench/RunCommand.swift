@@ -17,7 +17,21 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Smaller sizes (a quick look, not for the README).") var quick = false
     @Option(help: "Port for the benchmark's own cluster.") var port = 25450
     @Flag(help: "Skip the PgQueuer and pgbench references.") var noReferences = false
+    @Option(help: "The dispatch section's latency rates in tickets/s, comma-separated (where p99 crosses a target shows this machine's capacity).")
+    var dispatchRates: String = "50,200"
     @Option(help: "Only these sections (enqueue, drain, latency, claim, intake, dispatch, timers, sms, pgqueuer, raw), comma-separated.") var only: String?
+
+    func validate() throws { _ = try rates() }
+
+    /// The parsed `--dispatch-rates`.
+    private func rates() throws -> [Int] {
+        let rates = dispatchRates.split(separator: ",", omittingEmptySubsequences: false)
+            .map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !rates.isEmpty, rates.allSatisfy({ (1...5_000).contains($0 ?? 0) }) else {
+            throw ValidationError("--dispatch-rates takes tickets/s from 1 to 5000, comma-separated (got '\(dispatchRates)')")
+        }
+        return rates.compactMap { $0 }
+    }
 
     func run() async throws {
         var logger = Logger(label: "bench")
@@ -54,7 +68,7 @@ struct RunCommand: AsyncParsableCommand {
                 "PostgreSQL: \(settings.0.split(separator: " ").prefix(2).joined(separator: " ")), fsync=\(settings.1), synchronous_commit=\(settings.2), shared_buffers=\(settings.3), track_commit_timestamp=\(settings.4)",
                 "date: \(Date().formatted(.iso8601))",
             ]
-            let bench = Bench(client: client, url: url, logger: logger, quick: quick, root: root)
+            let bench = Bench(client: client, url: url, logger: logger, quick: quick, root: root, dispatchRates: try rates())
             if wanted("enqueue") { try await bench.enqueue(into: &report) }
             if wanted("drain") { try await bench.drain(into: &report) }
             if wanted("latency") { try await bench.latency(into: &report) }
@@ -105,6 +119,8 @@ struct Bench: Sendable {
     let logger: Logger
     let quick: Bool
     let root: URL
+    /// The dispatch section's latency rates (tickets/s).
+    var dispatchRates = [50, 200]
 
     // MARK: enqueue
 
