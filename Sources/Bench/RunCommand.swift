@@ -27,8 +27,10 @@ struct RunCommand: AsyncParsableCommand {
     private func rates() throws -> [Int] {
         let rates = dispatchRates.split(separator: ",", omittingEmptySubsequences: false)
             .map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !rates.isEmpty, rates.allSatisfy({ (1...5_000).contains($0 ?? 0) }) else {
-            throw ValidationError("--dispatch-rates takes tickets/s from 1 to 5000, comma-separated (got '\(dispatchRates)')")
+        // Up to 999 and each once: a rate names its run's tickets and its callers' block of
+        // eight-digit phone numbers.
+        guard !rates.isEmpty, rates.allSatisfy({ (1...999).contains($0 ?? 0) }), Set(rates).count == rates.count else {
+            throw ValidationError("--dispatch-rates takes distinct tickets/s from 1 to 999, comma-separated (got '\(dispatchRates)')")
         }
         return rates.compactMap { $0 }
     }
