@@ -53,12 +53,7 @@ struct DemoTests {
     @Test func theDemoRefusesBadOptions() async throws {
         for (arguments, message) in [(["--seconds", "100000"], "--seconds must be"), (["--rate", "0"], "--rate must be"),
                                      (["--tickets", "0"], "--tickets must be")] {
-            let log = FileManager.default.temporaryDirectory.appendingPathComponent("demo-bad-\(UUID().uuidString).out").path
-            defer { try? FileManager.default.removeItem(atPath: log) }
-            let demo = try ChildProcess(executable: try ProbeProcess.executable, arguments: ["demo"] + arguments,
-                                        environment: ProcessInfo.processInfo.environment, outputPath: log)
-            let end = await demo.wait(timeout: .seconds(30))
-            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            let (end, output) = try await Self.benchCommand(["demo"] + arguments)
             #expect(end != nil && end != .exited(0) && output.contains(message), "\(arguments): \(output)")
         }
     }
@@ -66,14 +61,20 @@ struct DemoTests {
     /// The benchmark's `--dispatch-rates` is checked before it starts a cluster.
     @Test func theBenchmarkRefusesBadDispatchRates() async throws {
         for rates in ["0", "50,abc", "200,", "1000", "200,200"] {
-            let log = FileManager.default.temporaryDirectory.appendingPathComponent("bench-bad-\(UUID().uuidString).out").path
-            defer { try? FileManager.default.removeItem(atPath: log) }
-            let bench = try ChildProcess(executable: try ProbeProcess.executable, arguments: ["run", "--dispatch-rates", rates],
-                                         environment: ProcessInfo.processInfo.environment, outputPath: log)
-            let end = await bench.wait(timeout: .seconds(30))
-            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            let (end, output) = try await Self.benchCommand(["run", "--dispatch-rates", rates])
             #expect(end != nil && end != .exited(0) && output.contains("--dispatch-rates takes distinct tickets/s"), "\(rates): \(output)")
             #expect(!output.contains("starting the benchmark cluster"), "\(rates): \(output)")
         }
+    }
+
+    /// Runs `hotline-bench` with `arguments` (for at most 30 s): how it ended, and what it printed.
+    static func benchCommand(_ arguments: [String]) async throws -> (ChildProcess.Termination?, String) {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).out").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let process = try ChildProcess(executable: try ProbeProcess.executable, arguments: arguments,
+                                       environment: ProcessInfo.processInfo.environment, outputPath: log)
+        let end = await process.wait(timeout: .seconds(30))
+        if end == nil { process.signal(SIGKILL); _ = await process.wait(timeout: .seconds(10)) }
+        return (end, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
 }
